@@ -1,0 +1,19 @@
+//! gauntlet: a plugin host that grades backend-engineering projects written
+//! as WebAssembly components. See ARCHITECTURE.md for the map.
+
+pub mod bindings;
+pub mod check;
+pub mod commands;
+pub mod diff;
+pub mod engine;
+pub mod error;
+pub mod plugin;
+pub mod report;
+pub mod runner;
+pub mod sandbox;
+pub mod scenario;
+pub mod sim;
+pub mod toolchain;
+pub mod track;
+
+pub use error::{Error, ExitCode, Result};

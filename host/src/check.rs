@@ -1,0 +1,114 @@
+//! Check results, divergences and verdicts: what every track's checks
+//! produce and every reporter consumes.
+
+use serde::Serialize;
+
+use crate::sandbox::Abort;
+
+/// The outcome of one check on one scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// The check's name, e.g. `never-over-limit`.
+    pub name: &'static str,
+    pub status: Status,
+    /// Why it failed or was skipped; for a pass, what was covered.
+    pub message: String,
+    /// The call the failure was found at, if it is about one call.
+    pub call: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Could not run (e.g. the plugin aborted before it could be probed).
+    Skip,
+}
+
+impl CheckResult {
+    pub fn pass(name: &'static str, message: impl Into<String>) -> Self {
+        CheckResult {
+            name,
+            status: Status::Pass,
+            message: message.into(),
+            call: None,
+        }
+    }
+
+    pub fn fail(name: &'static str, call: Option<usize>, message: impl Into<String>) -> Self {
+        CheckResult {
+            name,
+            status: Status::Fail,
+            message: message.into(),
+            call,
+        }
+    }
+
+    pub fn skip(name: &'static str, message: impl Into<String>) -> Self {
+        CheckResult {
+            name,
+            status: Status::Skip,
+            message: message.into(),
+            call: None,
+        }
+    }
+}
+
+/// The first call where the plugin's answer differs from the reference's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Divergence {
+    /// The call's index among the scenario's calls.
+    pub call: usize,
+    /// The action's index in the plan.
+    pub step: usize,
+    /// The call, e.g. `check("user-1", 1)`.
+    pub operation: String,
+    /// The clock reading during the call.
+    pub time_ms: u64,
+    /// Milliseconds since the scenario started (on the clock).
+    pub elapsed_ms: i64,
+    pub expected: String,
+    pub actual: String,
+    /// The fields that differ, when both returned a value.
+    pub fields: Vec<String>,
+    /// The last fault injected before this call, if any.
+    pub after_fault: Option<String>,
+}
+
+/// A scenario's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// A check failed.
+    Fail,
+    /// The plugin trapped (a panic, say).
+    Trap,
+    /// A call burnt its whole fuel budget.
+    OutOfFuel,
+    /// The plugin hit its memory cap.
+    MemoryLimit,
+}
+
+impl Verdict {
+    pub fn from_run(abort: Option<&Abort>, checks: &[CheckResult]) -> Self {
+        match abort {
+            Some(Abort::Trap { .. }) => Verdict::Trap,
+            Some(Abort::OutOfFuel { .. }) => Verdict::OutOfFuel,
+            Some(Abort::MemoryLimit { .. }) => Verdict::MemoryLimit,
+            None if checks.iter().any(|c| c.status == Status::Fail) => Verdict::Fail,
+            None => Verdict::Pass,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Trap => "TRAP",
+            Verdict::OutOfFuel => "FUEL",
+            Verdict::MemoryLimit => "MEMORY",
+        }
+    }
+}

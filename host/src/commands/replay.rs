@@ -1,0 +1,195 @@
+use std::path::PathBuf;
+
+use owo_colors::OwoColorize;
+
+use crate::error::{Error, ExitCode, Result};
+use crate::plugin;
+use crate::sim::{Action, Event, History, Outcome, SeedTree};
+use crate::track::{TrackId, rate_limiter};
+
+use super::RunOptions;
+
+/// Replay one scenario step by step: every fault and call, the plugin's
+/// answer beside the reference's, and the checks.
+#[derive(Debug, clap::Args)]
+pub struct ReplayCommand {
+    /// A `.wasm` component, or a plugin crate directory to build first.
+    pub plugin: PathBuf,
+    /// The scenario (a name from `gauntlet tracks`, or a `.toml` file).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: String,
+    /// Override the scenario's seed.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Print every step even of a long scenario (by default, past 200 calls
+    /// only the steps around the first divergence are shown).
+    #[arg(long)]
+    pub all: bool,
+    /// Print the plugin's history as JSON lines instead (one event a line).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+/// Calls shown before and after the first divergence of a long scenario.
+const CONTEXT: usize = 10;
+const LONG: usize = 200;
+
+impl ReplayCommand {
+    pub fn execute(self) -> Result<ExitCode> {
+        let cache = self.run.cache();
+        let plugin = plugin::load(&cache, &self.plugin, self.run.limits(), self.json)?;
+        let reference = plugin::load_reference(&cache, plugin.track, self.run.limits())?;
+        let sources = plugin.track.select_scenarios(Some(&self.scenario))?;
+        let source = sources.first().ok_or_else(|| Error::Usage("no scenario".into()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime builds");
+        match plugin.track.id {
+            TrackId::RateLimiter => {
+                let scenario = rate_limiter::scenario::Scenario::load(source, self.seed)?;
+                let seeds = SeedTree::new(scenario.seed);
+                let (run, reference_run, (checks, divergence)) = runtime.block_on(async {
+                    let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
+                    let reference_run =
+                        rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
+                    let evaluation =
+                        rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run).await;
+                    (run, reference_run, evaluation)
+                });
+                if self.json {
+                    print!("{}", run.history.to_json_lines());
+                } else {
+                    println!(
+                        "{} scenario {} (seed {}) on {}: {}",
+                        "replaying".bold(),
+                        scenario.name.bold(),
+                        scenario.seed,
+                        plugin.path.display(),
+                        scenario.description
+                    );
+                    let focus = (!self.all && scenario.plan.call_count() > LONG)
+                        .then(|| divergence.as_ref().map_or(0, |d| d.call));
+                    print_trace(&scenario.plan, &run.history, &reference_run.history, focus);
+                    if !run.output.is_empty() {
+                        println!("{}", "plugin output:".bold());
+                        for line in run.output.lines() {
+                            println!("  | {line}");
+                        }
+                    }
+                    for check in &checks {
+                        let mark = match check.status {
+                            crate::check::Status::Pass => "✓".green().to_string(),
+                            crate::check::Status::Fail => "✗".red().to_string(),
+                            crate::check::Status::Skip => "-".dimmed().to_string(),
+                        };
+                        anstream::println!("{mark} {:<20} {}", check.name, check.message);
+                    }
+                }
+                let failed = run.history.abort().is_some()
+                    || checks.iter().any(|c| c.status == crate::check::Status::Fail);
+                Ok(if failed {
+                    ExitCode::CheckFailed
+                } else {
+                    ExitCode::Pass
+                })
+            }
+        }
+    }
+}
+
+/// Prints the plan's steps with both runs' answers. With `focus`, only the
+/// calls within [`CONTEXT`] of that call are shown.
+fn print_trace<Op: std::fmt::Display, Out: std::fmt::Display + Clone + PartialEq>(
+    plan: &crate::sim::Plan<Op>,
+    plugin: &History<Out>,
+    reference: &History<Out>,
+    focus: Option<usize>,
+) {
+    let outcomes = |h: &History<Out>| -> Vec<(u64, u64, String, Option<Outcome<Out>>)> {
+        h.entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Call { fuel, outcome, .. } => {
+                    Some((e.time_ms, *fuel, String::new(), Some(outcome.clone())))
+                }
+                Event::Fault { .. } => None,
+            })
+            .collect()
+    };
+    let (ours, theirs) = (outcomes(plugin), outcomes(reference));
+    let show = |call: usize| focus.is_none_or(|f| call + CONTEXT >= f && call <= f + CONTEXT);
+    if let Some(f) = focus {
+        println!(
+            "(showing calls {}..={} of {}; --all shows every step)",
+            f.saturating_sub(CONTEXT),
+            f + CONTEXT,
+            plan.call_count()
+        );
+    }
+    let mut clock = crate::sim::SimClock::new(plan.start_ms);
+    let mut call = 0;
+    for (step, action) in plan.actions.iter().enumerate() {
+        match action {
+            Action::Advance(ms) => clock.advance(*ms),
+            Action::Fault(fault) => {
+                clock.apply(fault);
+                if show(call) {
+                    anstream::println!(
+                        "{:>6}        {:>+10} ms  {} {}",
+                        step,
+                        clock.reading() as i64 - plan.start_ms as i64,
+                        "fault:".yellow(),
+                        fault
+                    );
+                }
+            }
+            Action::Call(op) => {
+                let reading = clock.reading() as i64 - plan.start_ms as i64;
+                let mine = ours.get(call);
+                let reference = theirs.get(call);
+                if show(call) {
+                    let same = mine.map(|m| &m.3) == reference.map(|r| &r.3);
+                    let render = |o: Option<&(u64, u64, String, Option<Outcome<Out>>)>| match o {
+                        Some((_, _, _, Some(Outcome::Returned(out)))) => out.to_string(),
+                        Some((_, _, _, Some(Outcome::Aborted(abort)))) => format!("ABORTED: {abort}"),
+                        _ => "(not run)".to_string(),
+                    };
+                    let fuel = mine.map(|m| m.1).unwrap_or(0);
+                    if same {
+                        anstream::println!(
+                            "{:>6} #{:<6} {:>+10} ms  {} -> {}  {}",
+                            step,
+                            call,
+                            reading,
+                            op,
+                            render(mine),
+                            format!("[{fuel} fuel]").dimmed()
+                        );
+                    } else {
+                        anstream::println!(
+                            "{:>6} #{:<6} {:>+10} ms  {} -> {}  {}",
+                            step,
+                            call,
+                            reading,
+                            op,
+                            render(mine).red(),
+                            format!("[{fuel} fuel]").dimmed()
+                        );
+                        anstream::println!(
+                            "{:>30}  {} {}",
+                            "",
+                            "reference:".green(),
+                            render(reference).green()
+                        );
+                    }
+                }
+                call += 1;
+                if mine.is_none() && reference.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+}

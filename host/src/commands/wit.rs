@@ -1,0 +1,44 @@
+use std::path::PathBuf;
+
+use crate::error::{Error, ExitCode, Result};
+use crate::track::Track;
+
+/// Print a track's WIT, or write it to a directory for a bindings generator
+/// (`wit/` with the track's package and its `deps/`).
+#[derive(Debug, clap::Args)]
+pub struct WitCommand {
+    /// The track, e.g. `rate-limiter` (see `gauntlet tracks`).
+    pub track: String,
+    /// Write the files under this directory instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl WitCommand {
+    pub fn execute(self) -> Result<ExitCode> {
+        let track = Track::named(&self.track)?;
+        match &self.out {
+            None => {
+                for (i, (path, text)) in track.wit.iter().enumerate() {
+                    if i > 0 {
+                        println!();
+                    }
+                    println!("// {path}");
+                    print!("{text}");
+                }
+            }
+            Some(dir) => {
+                for (path, text) in track.wit {
+                    let file = dir.join(path);
+                    let write = |file: &PathBuf| -> std::io::Result<()> {
+                        std::fs::create_dir_all(file.parent().expect("a file in a directory"))?;
+                        std::fs::write(file, text)
+                    };
+                    write(&file).map_err(|source| Error::Write { path: file.clone(), source })?;
+                    println!("wrote {}", file.display());
+                }
+            }
+        }
+        Ok(ExitCode::Pass)
+    }
+}

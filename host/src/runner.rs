@@ -1,0 +1,215 @@
+//! Runs a track's scenarios against a plugin and the reference, and turns
+//! each pair of runs into a [`ScenarioReport`] for the reporters.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::check::{CheckResult, Divergence, Verdict};
+use crate::error::Result;
+use crate::plugin::Plugin;
+use crate::report::Reporter;
+use crate::sandbox::Abort;
+use crate::scenario::Source;
+use crate::track::{TrackId, rate_limiter};
+
+/// The format version of the JSON report.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// Everything known about one scenario's run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub file: String,
+    pub description: String,
+    pub seed: u64,
+    pub verdict: Verdict,
+    pub checks: Vec<CheckResult>,
+    /// The first call whose answer differs from the reference's.
+    pub first_divergence: Option<Divergence>,
+    /// Why the run stopped early, if it did.
+    pub abort: Option<AbortReport>,
+    /// Calls the scenario plans, and calls the plugin answered.
+    pub planned_operations: usize,
+    pub operations: usize,
+    pub fuel: u64,
+    pub fuel_per_operation: u64,
+    pub reference_fuel: u64,
+    pub reference_fuel_per_operation: u64,
+    pub peak_memory_bytes: usize,
+    pub reference_peak_memory_bytes: usize,
+    /// The plugin's output (stdout, stderr, log), as much as was kept.
+    pub output: String,
+    /// The command that replays this scenario step by step.
+    pub replay: String,
+    /// Wall-clock time of the plugin's run (not deterministic; not compared).
+    #[serde(skip)]
+    pub wall: Duration,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AbortReport {
+    pub call: usize,
+    #[serde(flatten)]
+    pub abort: Abort,
+    pub message: String,
+}
+
+impl ScenarioReport {
+    pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == crate::check::Status::Fail)
+    }
+}
+
+/// The whole run, as the JSON report serialises it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub format: u32,
+    pub gauntlet: &'static str,
+    pub track: &'static str,
+    pub world: &'static str,
+    pub plugin: PluginInfo,
+    pub reference_sha256: String,
+    pub scenarios: Vec<ScenarioReport>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginInfo {
+    pub path: String,
+    pub wasm: String,
+    pub sha256: String,
+    pub track: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Summary {
+    pub scenarios: usize,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+impl RunReport {
+    pub fn all_passed(&self) -> bool {
+        self.summary.failed == 0
+    }
+}
+
+/// A shell-quoted path, for commands the user can paste.
+pub fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+pub fn replay_command(plugin: &Plugin, scenario: &str, seed: u64) -> String {
+    format!(
+        "gauntlet replay {} --scenario {} --seed {seed}",
+        shell_quote(&plugin.path.display().to_string()),
+        shell_quote(scenario)
+    )
+}
+
+/// Runs every selected scenario against `plugin` and `reference`, reporting
+/// as it goes. Scenarios are all loaded first, so that a bad file stops the
+/// run before anything runs.
+pub fn run_suite(
+    plugin: &Plugin,
+    reference: &Plugin,
+    sources: &[Source],
+    seed: Option<u64>,
+    reporter: &mut dyn Reporter,
+) -> Result<RunReport> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime builds");
+    let track = plugin.track;
+    let mut reports = Vec::new();
+    match track.id {
+        TrackId::RateLimiter => {
+            let scenarios = sources
+                .iter()
+                .map(|s| rate_limiter::scenario::Scenario::load(s, seed))
+                .collect::<Result<Vec<_>>>()?;
+            reporter.started(plugin, scenarios.len());
+            for scenario in &scenarios {
+                let report = runtime.block_on(rate_limiter_scenario(plugin, reference, scenario));
+                reporter.scenario(&report);
+                reports.push(report);
+            }
+        }
+    }
+    let passed = reports.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    let report = RunReport {
+        format: REPORT_FORMAT,
+        gauntlet: env!("CARGO_PKG_VERSION"),
+        track: track.name,
+        world: track.world,
+        plugin: PluginInfo {
+            path: plugin.path.display().to_string(),
+            wasm: plugin.wasm.display().to_string(),
+            sha256: plugin.sha256.clone(),
+            track: track.name,
+        },
+        reference_sha256: reference.sha256.clone(),
+        summary: Summary {
+            scenarios: reports.len(),
+            passed,
+            failed: reports.len() - passed,
+        },
+        scenarios: reports,
+    };
+    reporter.finished(&report);
+    Ok(report)
+}
+
+async fn rate_limiter_scenario(
+    plugin: &Plugin,
+    reference: &Plugin,
+    scenario: &rate_limiter::scenario::Scenario,
+) -> ScenarioReport {
+    let seeds = crate::sim::SeedTree::new(scenario.seed);
+    let started = Instant::now();
+    let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
+    let wall = started.elapsed();
+    let reference_run = rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
+    let (checks, first_divergence) =
+        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run).await;
+    let abort = run.history.abort().map(|(call, abort)| AbortReport {
+        call,
+        abort: abort.clone(),
+        message: abort.to_string(),
+    });
+    let verdict = Verdict::from_run(abort.as_ref().map(|a| &a.abort), &checks);
+    let operations = run.history.calls();
+    let fuel = run.history.total_fuel();
+    let reference_fuel = reference_run.history.total_fuel();
+    let reference_operations = reference_run.history.calls();
+    ScenarioReport {
+        name: scenario.name.clone(),
+        file: scenario.file.clone(),
+        description: scenario.description.clone(),
+        seed: scenario.seed,
+        verdict,
+        checks,
+        first_divergence,
+        abort,
+        planned_operations: scenario.plan.call_count(),
+        operations,
+        fuel,
+        fuel_per_operation: fuel / operations.max(1) as u64,
+        reference_fuel,
+        reference_fuel_per_operation: reference_fuel / reference_operations.max(1) as u64,
+        peak_memory_bytes: run.peak_memory,
+        reference_peak_memory_bytes: reference_run.peak_memory,
+        output: run.output,
+        replay: replay_command(plugin, &scenario.name, scenario.seed),
+        wall,
+    }
+}

@@ -1,0 +1,446 @@
+//! The sandbox a plugin runs in: one wasmtime `Store` per instance, with its
+//! memory capped, its CPU metered by fuel, WASI virtualised and its output
+//! captured. Whatever the plugin does, the host gets back either a value or
+//! an [`Abort`] that becomes a verdict; it never panics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use serde::Serialize;
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::harness;
+use crate::sim::SeedTree;
+
+/// What one plugin instance may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// The most linear memory an instance may hold, in bytes.
+    pub memory_bytes: usize,
+    /// The fuel one call into the plugin may burn before it is cut off.
+    pub fuel_per_call: u64,
+    /// How much of the plugin's output (stdout, stderr, log) a run keeps.
+    pub log_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 64 << 20,
+            fuel_per_call: 200_000_000,
+            log_bytes: 64 << 10,
+        }
+    }
+}
+
+/// The simulator's virtual clock, in milliseconds, as shared with the plugin's
+/// imports (`gauntlet:harness/clock` and the WASI clocks).
+#[derive(Clone, Debug, Default)]
+pub struct VirtualClock(Arc<AtomicU64>);
+
+impl VirtualClock {
+    pub fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub fn set_ms(&self, ms: u64) {
+        self.0.store(ms, Ordering::Relaxed)
+    }
+}
+
+struct WasiWallClock(VirtualClock);
+
+impl HostWallClock for WasiWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.0.now_ms())
+    }
+}
+
+struct WasiMonotonicClock(VirtualClock);
+
+impl HostMonotonicClock for WasiMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+    fn now(&self) -> u64 {
+        self.0.now_ms().saturating_mul(1_000_000)
+    }
+}
+
+/// The plugin's captured output: stdout, stderr and `gauntlet:harness/log`
+/// lines, in the order written, up to a byte budget; the rest is counted.
+#[derive(Debug, Default)]
+pub struct OutputLog {
+    pub text: String,
+    pub dropped_bytes: u64,
+    budget: usize,
+    /// The last few KiB written to stderr, kept whole for trap messages.
+    stderr_tail: String,
+}
+
+const STDERR_TAIL: usize = 4 << 10;
+
+impl OutputLog {
+    fn append(&mut self, bytes: &[u8], stderr: bool) {
+        let text = String::from_utf8_lossy(bytes);
+        let room = self.budget.saturating_sub(self.text.len());
+        if text.len() <= room {
+            self.text.push_str(&text);
+        } else {
+            let mut cut = room;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.text.push_str(&text[..cut]);
+            self.dropped_bytes += (text.len() - cut) as u64;
+        }
+        if stderr {
+            self.stderr_tail.push_str(&text);
+            if self.stderr_tail.len() > STDERR_TAIL {
+                let mut start = self.stderr_tail.len() - STDERR_TAIL;
+                while !self.stderr_tail.is_char_boundary(start) {
+                    start += 1;
+                }
+                self.stderr_tail.drain(..start);
+            }
+        }
+    }
+
+    /// What the guest said last on stderr: a Rust panic's message, say.
+    pub fn guest_message(&self) -> Option<String> {
+        let tail = self.stderr_tail.trim();
+        if tail.is_empty() {
+            return None;
+        }
+        // A Rust panic prints "thread '..' panicked at FILE:LINE:\nMESSAGE";
+        // show it from "panicked at" on, on one line.
+        let from = tail.rfind("panicked at").unwrap_or(0);
+        let message = tail[from..].split_whitespace().collect::<Vec<_>>().join(" ");
+        Some(message.chars().take(300).collect())
+    }
+}
+
+#[derive(Clone)]
+struct Capture {
+    log: Arc<Mutex<OutputLog>>,
+    stderr: bool,
+}
+
+impl Capture {
+    fn write(&self, bytes: &[u8]) {
+        self.log.lock().expect("output log lock").append(bytes, self.stderr);
+    }
+}
+
+impl IsTerminal for Capture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Capture {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for Capture {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for Capture {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        Capture::write(self, &bytes);
+        Ok(())
+    }
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(64 << 10)
+    }
+}
+
+impl tokio::io::AsyncWrite for Capture {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Capture::write(&self, buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The error a memory growth past the cap traps with.
+#[derive(Debug, thiserror::Error)]
+#[error("memory cap of {cap} bytes exceeded (the plugin asked for {requested} bytes)")]
+pub struct MemoryCapExceeded {
+    pub cap: usize,
+    pub requested: usize,
+}
+
+/// Caps linear memory and tables, and remembers the peak memory size.
+#[derive(Debug)]
+struct MemoryCap {
+    cap: usize,
+    peak: usize,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            return Err(wasmtime::Error::new(MemoryCapExceeded {
+                cap: self.cap,
+                requested: desired,
+            }));
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+/// The data of one plugin instance's store.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryCap,
+    clock: VirtualClock,
+    log: Arc<Mutex<OutputLog>>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl harness::clock::Host for HostState {
+    async fn now_ms(&mut self) -> wasmtime::Result<u64> {
+        Ok(self.clock.now_ms())
+    }
+}
+
+impl harness::log::Host for HostState {
+    async fn log(&mut self, level: harness::log::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            harness::log::Level::Debug => "debug",
+            harness::log::Level::Info => "info",
+            harness::log::Level::Warn => "warn",
+            harness::log::Level::Error => "error",
+        };
+        let line = format!("[{level}] {message}\n");
+        self.log.lock().expect("output log lock").append(line.as_bytes(), false);
+        Ok(())
+    }
+}
+
+/// Why a call into the plugin did not return. Each becomes a verdict; the
+/// instance is unusable afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Abort {
+    /// The call burnt its whole fuel budget: a loop that does not end, or
+    /// far too much work for one operation.
+    OutOfFuel { budget: u64 },
+    /// The plugin tried to grow its memory past the cap.
+    MemoryLimit { cap: usize, requested: usize },
+    /// The plugin trapped (a Rust panic is an `unreachable` trap); the
+    /// message is what it printed last on stderr, if anything.
+    Trap {
+        trap: String,
+        guest_message: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Abort::OutOfFuel { budget } => {
+                write!(f, "ran out of fuel: the call burnt its whole budget of {budget}")
+            }
+            Abort::MemoryLimit { cap, requested } => write!(
+                f,
+                "hit the memory cap: asked for {} MiB, the cap is {} MiB",
+                requested.div_ceil(1 << 20),
+                cap >> 20
+            ),
+            Abort::Trap {
+                trap,
+                guest_message: Some(message),
+            } => write!(f, "trapped ({trap}): {message}"),
+            Abort::Trap {
+                trap,
+                guest_message: None,
+            } => write!(f, "trapped: {trap}"),
+        }
+    }
+}
+
+/// A component ready to be instantiated any number of times, each instance
+/// in a fresh store with the same limits.
+pub struct Sandbox {
+    pre: InstancePre<HostState>,
+    limits: Limits,
+}
+
+/// The linker every track uses: WASI p2 (virtualised) and the harness.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    harness::clock::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+    harness::log::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+impl Sandbox {
+    /// Links `component` against the harness and WASI. Fails if it imports
+    /// anything else.
+    pub fn new(
+        linker: &Linker<HostState>,
+        component: &Component,
+        limits: Limits,
+    ) -> wasmtime::Result<Self> {
+        let pre = linker.instantiate_pre(component)?;
+        Ok(Sandbox { pre, limits })
+    }
+
+    pub fn instance_pre(&self) -> &InstancePre<HostState> {
+        &self.pre
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// A fresh store for one instance. Randomness comes from `seeds`, time
+    /// from `clock`; there are no files, sockets, environment or arguments.
+    pub fn new_store(&self, seeds: &SeedTree, clock: &VirtualClock) -> Store<HostState> {
+        let log = Arc::new(Mutex::new(OutputLog {
+            budget: self.limits.log_bytes,
+            ..OutputLog::default()
+        }));
+        let wasi = WasiCtxBuilder::new()
+            .wall_clock(WasiWallClock(clock.clone()))
+            .monotonic_clock(WasiMonotonicClock(clock.clone()))
+            .secure_random(ChaCha8Rng::from_seed(seeds.child_seed("wasi-random")))
+            .insecure_random(ChaCha8Rng::from_seed(seeds.child_seed("wasi-insecure-random")))
+            .insecure_random_seed(u128::from_le_bytes(
+                seeds.child_seed("wasi-insecure-seed")[..16].try_into().expect("16 bytes"),
+            ))
+            .stdout(Capture { log: log.clone(), stderr: false })
+            .stderr(Capture { log: log.clone(), stderr: true })
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryCap {
+                cap: self.limits.memory_bytes,
+                peak: 0,
+            },
+            clock: clock.clone(),
+            log,
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store
+            .set_fuel(self.limits.fuel_per_call)
+            .expect("fuel is enabled in the engine");
+        store
+    }
+}
+
+/// Refills the store's fuel for one call; pair with [`finish_call`].
+pub fn begin_call(store: &mut Store<HostState>, budget: u64) {
+    store.set_fuel(budget).expect("fuel is enabled in the engine");
+}
+
+/// The fuel a call burnt, and its result classified: a value, or an
+/// [`Abort`] if the plugin trapped, ran out of fuel or hit the memory cap.
+pub fn finish_call<T>(
+    store: &mut Store<HostState>,
+    budget: u64,
+    result: wasmtime::Result<T>,
+) -> (u64, Result<T, Abort>) {
+    let left = store.get_fuel().unwrap_or(0);
+    let fuel = budget.saturating_sub(left);
+    let result = result.map_err(|e| classify(store, budget, e));
+    (fuel, result)
+}
+
+fn classify(store: &Store<HostState>, budget: u64, e: wasmtime::Error) -> Abort {
+    if let Some(cap) = e.downcast_ref::<MemoryCapExceeded>() {
+        return Abort::MemoryLimit {
+            cap: cap.cap,
+            requested: cap.requested,
+        };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Abort::OutOfFuel { budget },
+        Some(trap) => Abort::Trap {
+            trap: trap.to_string(),
+            guest_message: store.data().log.lock().expect("output log lock").guest_message(),
+        },
+        None => Abort::Trap {
+            trap: crate::engine::first_line(&e),
+            guest_message: store.data().log.lock().expect("output log lock").guest_message(),
+        },
+    }
+}
+
+/// The peak linear memory of an instance so far, in bytes.
+pub fn peak_memory(store: &Store<HostState>) -> usize {
+    store.data().limiter.peak
+}
+
+/// The output an instance has produced so far.
+pub fn output(store: &Store<HostState>) -> (String, u64) {
+    let log = store.data().log.lock().expect("output log lock");
+    (log.text.clone(), log.dropped_bytes)
+}

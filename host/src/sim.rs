@@ -1,0 +1,364 @@
+//! The deterministic simulator: a virtual clock, a tree of seeded random
+//! number generators, a fault plan, and a loop you can step.
+//!
+//! A scenario compiles into a [`Plan`]: one ordered list of [`Action`]s
+//! (advance the workload's time, inject a fault, call the plugin). The same
+//! plan drives the plugin and the reference. [`Sim::step`] performs one
+//! action; [`Sim::run`] loops over it. Every call and fault lands in the
+//! [`History`], which serialises byte for byte the same for the same seed and
+//! component. Nothing here reads the wall clock or the OS's entropy.
+
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::sandbox::{Abort, VirtualClock};
+
+/// The master seed and the children derived from it, one per purpose, so
+/// that drawing more from one never shifts another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedTree {
+    seed: u64,
+}
+
+impl SeedTree {
+    pub fn new(seed: u64) -> Self {
+        SeedTree { seed }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The 32-byte seed of the child named `purpose`:
+    /// sha256(master seed, little-endian || purpose).
+    pub fn child_seed(&self, purpose: &str) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.seed.to_le_bytes());
+        hasher.update(purpose.as_bytes());
+        hasher.finalize().into()
+    }
+
+    /// A ChaCha8 generator for `purpose` (portable: the same stream on every
+    /// machine).
+    pub fn rng(&self, purpose: &str) -> ChaCha8Rng {
+        ChaCha8Rng::from_seed(self.child_seed(purpose))
+    }
+}
+
+/// A fault the simulator injects between calls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "fault", rename_all = "kebab-case")]
+pub enum Fault {
+    /// The clock steps by this many milliseconds (negative: backwards, as an
+    /// NTP step does).
+    StepClock { ms: i64 },
+    /// The clock stops; the workload's own time goes on.
+    FreezeClock,
+    /// The clock jumps to the workload's time (plus the steps so far).
+    UnfreezeClock,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::StepClock { ms } if *ms < 0 => write!(f, "clock steps back {} ms", -ms),
+            Fault::StepClock { ms } => write!(f, "clock steps forward {ms} ms"),
+            Fault::FreezeClock => write!(f, "clock freezes"),
+            Fault::UnfreezeClock => write!(f, "clock unfreezes"),
+        }
+    }
+}
+
+/// One thing the simulator does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action<Op> {
+    /// The workload's time moves forward.
+    Advance(u64),
+    Fault(Fault),
+    /// A call into the plugin.
+    Call(Op),
+}
+
+/// A compiled scenario: the start time and the actions, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan<Op> {
+    pub start_ms: u64,
+    pub actions: Vec<Action<Op>>,
+}
+
+impl<Op> Plan<Op> {
+    /// The calls, in order, each with the clock reading the plugin sees
+    /// during it. Every run of this plan serves exactly these readings.
+    pub fn calls(&self) -> Vec<(u64, &Op)> {
+        let mut clock = SimClock::new(self.start_ms);
+        let mut calls = Vec::new();
+        for action in &self.actions {
+            match action {
+                Action::Advance(ms) => clock.advance(*ms),
+                Action::Fault(fault) => clock.apply(fault),
+                Action::Call(op) => calls.push((clock.reading(), op)),
+            }
+        }
+        calls
+    }
+
+    pub fn call_count(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| matches!(a, Action::Call(_)))
+            .count()
+    }
+}
+
+/// The simulator's model of time: the workload's own time, the clock steps
+/// injected so far, and whether the clock is frozen.
+#[derive(Clone, Copy, Debug)]
+pub struct SimClock {
+    workload_ms: u64,
+    offset_ms: i64,
+    frozen_at: Option<u64>,
+}
+
+impl SimClock {
+    pub fn new(start_ms: u64) -> Self {
+        SimClock {
+            workload_ms: start_ms,
+            offset_ms: 0,
+            frozen_at: None,
+        }
+    }
+
+    /// What the plugin's clock reads now.
+    pub fn reading(&self) -> u64 {
+        self.frozen_at
+            .unwrap_or_else(|| self.workload_ms.saturating_add_signed(self.offset_ms))
+    }
+
+    pub fn advance(&mut self, ms: u64) {
+        self.workload_ms = self.workload_ms.saturating_add(ms);
+    }
+
+    pub fn apply(&mut self, fault: &Fault) {
+        match fault {
+            Fault::StepClock { ms } => {
+                self.offset_ms = self.offset_ms.saturating_add(*ms);
+                if let Some(frozen) = &mut self.frozen_at {
+                    *frozen = frozen.saturating_add_signed(*ms);
+                }
+            }
+            Fault::FreezeClock => self.frozen_at = Some(self.reading()),
+            Fault::UnfreezeClock => self.frozen_at = None,
+        }
+    }
+}
+
+/// How a track calls its plugin: one operation in, one output (or an abort)
+/// and the fuel burnt out.
+pub trait Driver {
+    type Op;
+    type Output: Clone + PartialEq + Serialize;
+
+    fn call(
+        &mut self,
+        op: &Self::Op,
+    ) -> impl std::future::Future<Output = (u64, Result<Self::Output, Abort>)>;
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Entry<Out> {
+    /// The index of the action in the plan.
+    pub step: usize,
+    /// The clock reading when it happened.
+    pub time_ms: u64,
+    #[serde(flatten)]
+    pub event: Event<Out>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event<Out> {
+    Fault {
+        #[serde(flatten)]
+        fault: Fault,
+    },
+    Call {
+        /// The index of the call among the plan's calls.
+        call: usize,
+        fuel: u64,
+        /// The plugin's answer, or why it gave none.
+        outcome: Outcome<Out>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome<Out> {
+    Returned(Out),
+    Aborted(Abort),
+}
+
+/// Everything that happened in one run, in order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct History<Out> {
+    pub entries: Vec<Entry<Out>>,
+}
+
+impl<Out> Default for History<Out> {
+    fn default() -> Self {
+        History {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<Out: Serialize> History<Out> {
+    /// One JSON object per line: the replayable record of a run.
+    pub fn to_json_lines(&self) -> String {
+        let mut out = String::new();
+        for entry in &self.entries {
+            out.push_str(&serde_json::to_string(entry).expect("history serialises"));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl<Out> History<Out> {
+    /// The outputs of the calls that returned, by call index.
+    pub fn outputs(&self) -> impl Iterator<Item = (usize, &Out)> {
+        self.entries.iter().filter_map(|e| match &e.event {
+            Event::Call {
+                call,
+                outcome: Outcome::Returned(out),
+                ..
+            } => Some((*call, out)),
+            _ => None,
+        })
+    }
+
+    /// The abort that ended the run early, if any, with its call index.
+    pub fn abort(&self) -> Option<(usize, &Abort)> {
+        self.entries.iter().find_map(|e| match &e.event {
+            Event::Call {
+                call,
+                outcome: Outcome::Aborted(abort),
+                ..
+            } => Some((*call, abort)),
+            _ => None,
+        })
+    }
+
+    pub fn total_fuel(&self) -> u64 {
+        self.entries
+            .iter()
+            .map(|e| match e.event {
+                Event::Call { fuel, .. } => fuel,
+                Event::Fault { .. } => 0,
+            })
+            .sum()
+    }
+
+    pub fn calls(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.event, Event::Call { .. }))
+            .count()
+    }
+}
+
+/// A run in progress.
+pub struct Sim<'p, D: Driver> {
+    plan: &'p Plan<D::Op>,
+    next: usize,
+    calls: usize,
+    clock: SimClock,
+    virtual_clock: VirtualClock,
+    driver: D,
+    history: History<D::Output>,
+    stopped: bool,
+}
+
+impl<'p, D: Driver> Sim<'p, D> {
+    /// `virtual_clock` is the clock the plugin's store reads.
+    pub fn new(plan: &'p Plan<D::Op>, virtual_clock: VirtualClock, driver: D) -> Self {
+        let clock = SimClock::new(plan.start_ms);
+        virtual_clock.set_ms(clock.reading());
+        Sim {
+            plan,
+            next: 0,
+            calls: 0,
+            clock,
+            virtual_clock,
+            driver,
+            history: History::default(),
+            stopped: false,
+        }
+    }
+
+    /// Performs the next action. Returns false when the plan is done or the
+    /// plugin aborted (an aborted instance cannot be called again).
+    pub async fn step(&mut self) -> bool {
+        if self.stopped {
+            return false;
+        }
+        let Some(action) = self.plan.actions.get(self.next) else {
+            self.stopped = true;
+            return false;
+        };
+        let step = self.next;
+        self.next += 1;
+        match action {
+            Action::Advance(ms) => self.clock.advance(*ms),
+            Action::Fault(fault) => {
+                self.clock.apply(fault);
+                self.history.entries.push(Entry {
+                    step,
+                    time_ms: self.clock.reading(),
+                    event: Event::Fault {
+                        fault: fault.clone(),
+                    },
+                });
+            }
+            Action::Call(op) => {
+                let time_ms = self.clock.reading();
+                self.virtual_clock.set_ms(time_ms);
+                let (fuel, result) = self.driver.call(op).await;
+                let outcome = match result {
+                    Ok(out) => Outcome::Returned(out),
+                    Err(abort) => {
+                        self.stopped = true;
+                        Outcome::Aborted(abort)
+                    }
+                };
+                self.history.entries.push(Entry {
+                    step,
+                    time_ms,
+                    event: Event::Call {
+                        call: self.calls,
+                        fuel,
+                        outcome,
+                    },
+                });
+                self.calls += 1;
+            }
+        }
+        true
+    }
+
+    /// Steps until the plan is done or the plugin aborts.
+    pub async fn run(&mut self) {
+        while self.step().await {}
+    }
+
+    pub fn driver(&self) -> &D {
+        &self.driver
+    }
+
+    pub fn into_parts(self) -> (D, History<D::Output>) {
+        (self.driver, self.history)
+    }
+}

@@ -1,0 +1,190 @@
+//! Track `rate-limiter`: per-key limits with tiers and four algorithms.
+//!
+//! The plugin exports `gauntlet:rate-limiter/limiter`; the host drives it
+//! with `configure` and `check` calls from a scenario's plan, then checks the
+//! invariants from its own model of the decisions and diffs every decision
+//! against the reference's.
+
+pub mod checks;
+pub mod model;
+pub mod scenario;
+
+use wasmtime::Store;
+
+use self::model::{Op, Output};
+use self::scenario::Scenario;
+use crate::bindings::rate_limiter::{Plugin, PluginPre};
+use crate::check::{CheckResult, Divergence};
+use crate::sandbox::{self, Abort, HostState, Sandbox, VirtualClock};
+use crate::sim::{Driver, History, Plan, SeedTree, Sim};
+
+pub const NAME: &str = "rate-limiter";
+pub const WORLD: &str = "gauntlet:rate-limiter/plugin@0.1.0";
+pub const EXPORT: &str = "gauntlet:rate-limiter/limiter@0.1.0";
+pub const WIT: &[(&str, &str)] = &[
+    (
+        "rate-limiter.wit",
+        include_str!("../../../wit/rate-limiter/rate-limiter.wit"),
+    ),
+    (
+        "deps/harness/harness.wit",
+        include_str!("../../../wit/harness/harness.wit"),
+    ),
+];
+pub const REFERENCE: &[u8] = include_bytes!(env!("GAUNTLET_REFERENCE_RATE_LIMITER"));
+
+/// Calls a live rate-limiter instance.
+pub struct LimiterDriver {
+    store: Store<HostState>,
+    plugin: Plugin,
+    budget: u64,
+}
+
+impl LimiterDriver {
+    /// Instantiates the component in a fresh store.
+    pub async fn new(
+        sandbox: &Sandbox,
+        seeds: &SeedTree,
+        clock: &VirtualClock,
+    ) -> Result<Self, Abort> {
+        let budget = sandbox.limits().fuel_per_call;
+        let mut store = sandbox.new_store(seeds, clock);
+        let pre = PluginPre::new(sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
+            trap: crate::engine::first_line(&e),
+            guest_message: None,
+        })?;
+        sandbox::begin_call(&mut store, budget);
+        let result = pre.instantiate_async(&mut store).await;
+        let (_, plugin) = sandbox::finish_call(&mut store, budget, result);
+        Ok(LimiterDriver {
+            plugin: plugin?,
+            store,
+            budget,
+        })
+    }
+
+    pub fn store(&self) -> &Store<HostState> {
+        &self.store
+    }
+}
+
+impl Driver for LimiterDriver {
+    type Op = Op;
+    type Output = Output;
+
+    async fn call(&mut self, op: &Op) -> (u64, Result<Output, Abort>) {
+        let limiter = self.plugin.gauntlet_rate_limiter_limiter();
+        sandbox::begin_call(&mut self.store, self.budget);
+        match op {
+            Op::Configure { config, .. } => {
+                let result = limiter
+                    .call_configure(&mut self.store, &config.to_wit())
+                    .await
+                    .map(|r| Output::Configured(r.map_err(Into::into)));
+                sandbox::finish_call(&mut self.store, self.budget, result)
+            }
+            Op::Check { key, cost } => {
+                let result = limiter
+                    .call_check(&mut self.store, key, *cost)
+                    .await
+                    .map(|d| Output::Decision(d.into()));
+                sandbox::finish_call(&mut self.store, self.budget, result)
+            }
+        }
+    }
+}
+
+/// A finished run of one component on one scenario.
+pub struct Run {
+    pub history: History<Output>,
+    pub peak_memory: usize,
+    pub output: String,
+    pub dropped_output: u64,
+}
+
+/// Runs `plan` against a fresh instance of the sandbox's component.
+pub async fn run(sandbox: &Sandbox, plan: &Plan<Op>, seeds: SeedTree) -> Run {
+    let clock = VirtualClock::default();
+    clock.set_ms(plan.start_ms);
+    let driver = match LimiterDriver::new(sandbox, &seeds, &clock).await {
+        Ok(driver) => driver,
+        Err(abort) => {
+            // The component trapped while starting: record it as the first
+            // call's outcome, so that the verdict and the diff show it.
+            let mut history = History::default();
+            history.entries.push(crate::sim::Entry {
+                step: 0,
+                time_ms: plan.start_ms,
+                event: crate::sim::Event::Call {
+                    call: 0,
+                    fuel: 0,
+                    outcome: crate::sim::Outcome::Aborted(abort),
+                },
+            });
+            return Run {
+                history,
+                peak_memory: 0,
+                output: String::new(),
+                dropped_output: 0,
+            };
+        }
+    };
+    let mut sim = Sim::new(plan, clock, driver);
+    sim.run().await;
+    let (driver, history) = sim.into_parts();
+    let (output, dropped_output) = sandbox::output(driver.store());
+    Run {
+        history,
+        peak_memory: sandbox::peak_memory(driver.store()),
+        output,
+        dropped_output,
+    }
+}
+
+/// Runs every check of the track on the plugin's run, and the strict diff
+/// against the reference's run.
+pub async fn evaluate(
+    scenario: &Scenario,
+    sandbox: &Sandbox,
+    plugin: &Run,
+    reference: &Run,
+) -> (Vec<CheckResult>, Option<Divergence>) {
+    let seeds = SeedTree::new(scenario.seed);
+    let views = checks::views(&scenario.plan, &plugin.history);
+    let aborted = plugin.history.abort();
+    let mut results = vec![
+        checks::completes(&scenario.plan, &plugin.history),
+        checks::expectations(scenario, &views),
+        checks::never_over_limit(&views),
+    ];
+    if aborted.is_some() {
+        results.push(CheckResult::skip(
+            checks::HONEST_RETRY_AFTER,
+            "not probed: the plugin aborted",
+        ));
+        results.push(CheckResult::skip(
+            checks::INDEPENDENT_KEYS,
+            "not probed: the plugin aborted",
+        ));
+    } else {
+        results.push(checks::honest_retry_after(sandbox, &seeds, &views).await);
+        results.push(checks::independent_keys(sandbox, &seeds, &views).await);
+    }
+    results.push(checks::right_tier(&views));
+    let divergence = crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
+    results.push(match &divergence {
+        None => CheckResult::pass(
+            crate::diff::CHECK,
+            format!("{} calls identical to the reference", plugin.history.calls()),
+        ),
+        Some(d) => CheckResult::fail(
+            crate::diff::CHECK,
+            Some(d.call),
+            format!(
+                "call {} {}: expected {}, got {}",
+                d.call, d.operation, d.expected, d.actual
+            ),
+        ),
+    });
+    (results, divergence)
+}

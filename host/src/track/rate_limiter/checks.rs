@@ -1,0 +1,508 @@
+//! The rate-limiter track's invariants, computed by the host from its own
+//! model of the calls and the plugin's answers, never from the reference.
+//!
+//! - `completes`: the run finished without a trap, fuel or memory abort.
+//! - `expectations`: every scripted expectation holds.
+//! - `never-over-limit`: the allowed requests fit the policy in every window.
+//! - `honest-retry-after`: a denied request retried at now + retry-after is
+//!   allowed, and 1 ms earlier is not (probed in fresh instances).
+//! - `independent-keys`: a key alone gets the decisions it got among others.
+//! - `right-tier`: every decision reports its tier's policy limit.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use rand::RngExt;
+
+use super::model::{Algorithm, Config, Decision, NEVER, Op, Output};
+use super::scenario::Scenario;
+use super::LimiterDriver;
+use crate::check::CheckResult;
+use crate::sandbox::{Abort, Sandbox, VirtualClock};
+use crate::sim::{Driver, History, Plan, SeedTree};
+
+pub const COMPLETES: &str = "completes";
+pub const EXPECTATIONS: &str = "expectations";
+pub const NEVER_OVER_LIMIT: &str = "never-over-limit";
+pub const HONEST_RETRY_AFTER: &str = "honest-retry-after";
+pub const INDEPENDENT_KEYS: &str = "independent-keys";
+pub const RIGHT_TIER: &str = "right-tier";
+
+/// The most retry-after probes per scenario, and the most calls they replay.
+const MAX_PROBES: usize = 16;
+const PROBE_BUDGET: usize = 40_000;
+/// The keys replayed alone per scenario, and the most calls they replay.
+const MAX_ALONE_KEYS: usize = 6;
+const ALONE_BUDGET: usize = 60_000;
+
+/// One call as the checks see it.
+pub struct View<'a> {
+    pub call: usize,
+    /// The clock reading during the call.
+    pub time_ms: u64,
+    /// The limiter's effective time: the greatest reading any check saw so far.
+    pub effective_ms: u64,
+    pub op: &'a Op,
+    pub output: &'a Output,
+    /// The configuration in force (the last one the plugin accepted), and the
+    /// call that installed it.
+    pub config: Option<(usize, &'a Config)>,
+}
+
+/// Joins the plan's calls with the outputs the plugin returned.
+pub fn views<'a>(plan: &'a Plan<Op>, history: &'a History<Output>) -> Vec<View<'a>> {
+    let calls = plan.calls();
+    let mut views = Vec::new();
+    let mut config: Option<(usize, &Config)> = None;
+    let mut high_water = 0;
+    for (call, output) in history.outputs() {
+        let (time_ms, op) = calls[call];
+        if let Op::Check { .. } = op {
+            high_water = high_water.max(time_ms);
+        }
+        views.push(View {
+            call,
+            time_ms,
+            effective_ms: high_water.max(time_ms),
+            op,
+            output,
+            config,
+        });
+        if let (Op::Configure { config: c, .. }, Output::Configured(Ok(()))) = (op, output) {
+            config = Some((call, c));
+        }
+    }
+    views
+}
+
+fn decision_of<'a>(view: &View<'a>) -> Option<(&'a Arc<str>, u64, &'a Decision)> {
+    match (view.op, view.output) {
+        (Op::Check { key, cost }, Output::Decision(d)) => Some((key, *cost, d)),
+        _ => None,
+    }
+}
+
+pub fn completes(plan: &Plan<Op>, history: &History<Output>) -> CheckResult {
+    match history.abort() {
+        None => CheckResult::pass(COMPLETES, format!("{} calls", history.calls())),
+        Some((call, abort)) => {
+            let op = plan
+                .calls()
+                .get(call)
+                .map(|(_, op)| op.to_string())
+                .unwrap_or_else(|| "instantiation".to_string());
+            CheckResult::fail(COMPLETES, Some(call), format!("call {call} {op}: the plugin {abort}"))
+        }
+    }
+}
+
+pub fn expectations(scenario: &Scenario, views: &[View]) -> CheckResult {
+    let by_call: BTreeMap<usize, &View> = views.iter().map(|v| (v.call, v)).collect();
+    let mut checked = 0;
+    for (call, (expect, line)) in &scenario.expectations {
+        let Some(view) = by_call.get(call) else {
+            continue;
+        };
+        checked += 1;
+        if let Some(mismatch) = expect.mismatch(view.output) {
+            return CheckResult::fail(
+                EXPECTATIONS,
+                Some(*call),
+                format!("{}:{line}: call {call} {}: {mismatch}", scenario.file, view.op),
+            );
+        }
+    }
+    CheckResult::pass(EXPECTATIONS, format!("{checked} expectations held"))
+}
+
+/// The host's model of what the allowed requests of one key have used.
+enum Usage {
+    /// Milli-tokens left and when they were counted.
+    Bucket { level: u128, at: u64 },
+    /// Cost allowed per fixed window index.
+    Fixed { window: u64, used: u64 },
+    /// Allowed (time, cost) in the sliding window.
+    Log { entries: VecDeque<(u64, u64)>, used: u64 },
+    /// Cost allowed in the current and previous aligned windows.
+    Counter { window: u64, cur: u64, prev: u64 },
+}
+
+pub fn never_over_limit(views: &[View]) -> CheckResult {
+    let mut usage: BTreeMap<&str, Usage> = BTreeMap::new();
+    let mut current_config = None;
+    let mut allowed = 0u64;
+    for view in views {
+        let Some((key, cost, decision)) = decision_of(view) else {
+            continue;
+        };
+        if current_config != view.config.map(|c| c.0) {
+            usage.clear();
+            current_config = view.config.map(|c| c.0);
+        }
+        let Some((_, config)) = view.config else {
+            continue;
+        };
+        if !decision.allowed || cost == 0 {
+            continue;
+        }
+        allowed += 1;
+        let Some((policy, _)) = config.policy_for(key) else {
+            continue;
+        };
+        let t = view.effective_ms;
+        let over = match policy.algorithm {
+            Algorithm::TokenBucket {
+                capacity,
+                refill_per_sec,
+            } => {
+                let full = capacity as u128 * 1000;
+                let u = usage.entry(key).or_insert(Usage::Bucket { level: full, at: t });
+                let Usage::Bucket { level, at } = u else { unreachable!() };
+                *level = (*level + refill_per_sec as u128 * (t - *at) as u128).min(full);
+                *at = t;
+                let need = cost as u128 * 1000;
+                if need > *level {
+                    Some(format!(
+                        "allowed cost {cost} with {}.{:03} tokens available (token bucket: capacity {capacity}, refill {refill_per_sec}/s)",
+                        *level / 1000,
+                        *level % 1000
+                    ))
+                } else {
+                    *level -= need;
+                    None
+                }
+            }
+            Algorithm::FixedWindow { limit, window_ms } => {
+                let window = t / window_ms;
+                let u = usage.entry(key).or_insert(Usage::Fixed { window, used: 0 });
+                let Usage::Fixed { window: w, used } = u else { unreachable!() };
+                if *w != window {
+                    (*w, *used) = (window, 0);
+                }
+                *used = used.saturating_add(cost);
+                (*used > limit).then(|| {
+                    format!(
+                        "allowed {used} in the fixed window [{}, {}) (limit {limit})",
+                        window * window_ms,
+                        (window + 1) * window_ms
+                    )
+                })
+            }
+            Algorithm::SlidingLog { limit, window_ms } => {
+                let u = usage.entry(key).or_insert(Usage::Log {
+                    entries: VecDeque::new(),
+                    used: 0,
+                });
+                let Usage::Log { entries, used } = u else { unreachable!() };
+                while let Some(&(at, c)) = entries.front() {
+                    if at + window_ms <= t {
+                        entries.pop_front();
+                        *used -= c;
+                    } else {
+                        break;
+                    }
+                }
+                entries.push_back((t, cost));
+                *used = used.saturating_add(cost);
+                (*used > limit).then(|| {
+                    format!(
+                        "allowed {used} in the sliding window ({}, {t}] (limit {limit})",
+                        t.saturating_sub(window_ms)
+                    )
+                })
+            }
+            Algorithm::SlidingCounter { limit, window_ms } => {
+                let window = t / window_ms;
+                let u = usage.entry(key).or_insert(Usage::Counter {
+                    window,
+                    cur: 0,
+                    prev: 0,
+                });
+                let Usage::Counter { window: w, cur, prev } = u else { unreachable!() };
+                if *w != window {
+                    *prev = if window == *w + 1 { *cur } else { 0 };
+                    (*w, *cur) = (window, 0);
+                }
+                *cur = cur.saturating_add(cost);
+                let e = (t - window * window_ms) as u128;
+                let w = window_ms as u128;
+                let estimate = *prev as u128 * (w - e) + *cur as u128 * w;
+                (estimate > limit as u128 * w).then(|| {
+                    format!(
+                        "allowed a weighted count of {}.{:03} (previous window {prev}, current {cur}; limit {limit})",
+                        estimate / w,
+                        estimate % w * 1000 / w
+                    )
+                })
+            }
+        };
+        if let Some(why) = over {
+            return CheckResult::fail(
+                NEVER_OVER_LIMIT,
+                Some(view.call),
+                format!(
+                    "call {} {} at {} ms: {why}",
+                    view.call,
+                    view.op,
+                    view.time_ms
+                ),
+            );
+        }
+    }
+    CheckResult::pass(NEVER_OVER_LIMIT, format!("{allowed} allowed requests within their limits"))
+}
+
+pub fn right_tier(views: &[View]) -> CheckResult {
+    let mut decisions = 0;
+    for view in views {
+        let Some((key, _, decision)) = decision_of(view) else {
+            continue;
+        };
+        decisions += 1;
+        let expected = view
+            .config
+            .and_then(|(_, c)| c.policy_for(key))
+            .map(|(p, tier)| (p.algorithm.limit(), p.name.as_str(), tier.map(|t| t.prefix.as_str())));
+        let (limit, what) = match expected {
+            Some((limit, policy, Some(prefix))) => {
+                (limit, format!("tier {prefix:?} maps it to policy {policy:?}, limit {limit}"))
+            }
+            Some((limit, policy, None)) => {
+                (limit, format!("no tier matches, so the default policy {policy:?} applies, limit {limit}"))
+            }
+            None => (0, "no configuration is in force, so the limit is 0".to_string()),
+        };
+        if decision.limit != limit {
+            return CheckResult::fail(
+                RIGHT_TIER,
+                Some(view.call),
+                format!(
+                    "call {} {}: the decision says limit {}, but {what}",
+                    view.call, view.op, decision.limit
+                ),
+            );
+        }
+    }
+    CheckResult::pass(RIGHT_TIER, format!("{decisions} decisions carried their tier's limit"))
+}
+
+/// Runs `calls` (reading, op) in a fresh instance and returns the outputs.
+async fn replay(
+    sandbox: &Sandbox,
+    seeds: &SeedTree,
+    calls: &[(u64, Op)],
+) -> Result<Vec<Output>, Abort> {
+    let clock = VirtualClock::default();
+    clock.set_ms(calls.first().map_or(0, |c| c.0));
+    let mut driver = LimiterDriver::new(sandbox, seeds, &clock).await?;
+    let mut outputs = Vec::with_capacity(calls.len());
+    for (time, op) in calls {
+        clock.set_ms(*time);
+        outputs.push(driver.call(op).await.1?);
+    }
+    Ok(outputs)
+}
+
+/// The calls that rebuild `key`'s state alone: the configuration in force
+/// and the key's earlier checks since, each at its effective time.
+fn solo_calls(views: &[View], key: &str, upto: usize) -> Vec<(u64, Op)> {
+    let target = &views[upto];
+    let mut calls = Vec::new();
+    if let Some((config_call, config)) = target.config {
+        let at = views
+            .iter()
+            .find(|v| v.call == config_call)
+            .map_or(target.effective_ms, |v| v.effective_ms);
+        calls.push((
+            at,
+            Op::Configure {
+                name: "config".into(),
+                config: Box::new(config.clone()),
+            },
+        ));
+    }
+    for view in &views[..=upto] {
+        if view.config.map(|c| c.0) != target.config.map(|c| c.0) {
+            continue;
+        }
+        if let Op::Check { key: k, .. } = view.op
+            && &**k == key
+        {
+            calls.push((view.effective_ms, view.op.clone()));
+        }
+    }
+    calls
+}
+
+pub async fn honest_retry_after(sandbox: &Sandbox, seeds: &SeedTree, views: &[View<'_>]) -> CheckResult {
+    // First what needs no probe: allowed means 0, "never" means cost > limit.
+    let mut denied = Vec::new();
+    for (i, view) in views.iter().enumerate() {
+        let Some((key, cost, d)) = decision_of(view) else {
+            continue;
+        };
+        let limit = view.config.and_then(|(_, c)| c.policy_for(key)).map(|(p, _)| p.algorithm.limit());
+        let fail = |why: String| {
+            CheckResult::fail(
+                HONEST_RETRY_AFTER,
+                Some(view.call),
+                format!("call {} {}: {why}", view.call, view.op),
+            )
+        };
+        if d.allowed && d.retry_after_ms != 0 {
+            return fail(format!("allowed, yet retry-after-ms is {}", d.retry_after_ms));
+        }
+        if d.allowed {
+            continue;
+        }
+        match limit {
+            Some(limit) if cost > limit && d.retry_after_ms != NEVER => {
+                return fail(format!(
+                    "cost {cost} exceeds the limit {limit}, so no retry can succeed, yet retry-after-ms is {}",
+                    d.retry_after_ms
+                ));
+            }
+            Some(limit) if cost <= limit && d.retry_after_ms == NEVER => {
+                return fail(format!(
+                    "cost {cost} fits the limit {limit}, yet retry-after-ms says never"
+                ));
+            }
+            Some(limit) if cost <= limit && d.retry_after_ms == 0 => {
+                return fail("denied, yet retry-after-ms is 0".to_string());
+            }
+            Some(limit) if cost <= limit => denied.push(i),
+            _ => {}
+        }
+    }
+    // Then probe a spread of denied decisions: replay the key alone up to the
+    // decision, then ask again 1 ms before and at the promised time.
+    let stride = denied.len().div_ceil(MAX_PROBES).max(1);
+    let mut budget = PROBE_BUDGET;
+    let mut probed = 0;
+    for &i in denied.iter().step_by(stride) {
+        let view = &views[i];
+        let (key, cost, d) = decision_of(view).expect("a denied decision");
+        let mut calls = solo_calls(views, key, i);
+        if calls.len() + 2 > budget {
+            continue;
+        }
+        budget -= calls.len() + 2;
+        let at = view.effective_ms;
+        let retry = d.retry_after_ms;
+        let early = at.saturating_add(retry - 1);
+        let on_time = at.saturating_add(retry);
+        let check = Op::Check {
+            key: key.clone(),
+            cost,
+        };
+        calls.push((early, check.clone()));
+        calls.push((on_time, check));
+        let Ok(outputs) = replay(sandbox, seeds, &calls).await else {
+            continue; // Aborts are the run's to report.
+        };
+        let n = outputs.len();
+        if outputs[n - 3] != *view.output {
+            continue; // The key is not independent: `independent-keys` says so.
+        }
+        let (Output::Decision(before), Output::Decision(after)) = (&outputs[n - 2], &outputs[n - 1]) else {
+            continue;
+        };
+        probed += 1;
+        if retry > 1 && before.allowed {
+            return CheckResult::fail(
+                HONEST_RETRY_AFTER,
+                Some(view.call),
+                format!(
+                    "call {} {} at {at} ms was denied with retry-after-ms {retry}, but the same request was already allowed at {early} ms (1 ms earlier): retry-after is too long",
+                    view.call, view.op
+                ),
+            );
+        }
+        if !after.allowed {
+            return CheckResult::fail(
+                HONEST_RETRY_AFTER,
+                Some(view.call),
+                format!(
+                    "call {} {} at {at} ms was denied with retry-after-ms {retry}, but retrying at {on_time} ms was denied again: {after}",
+                    view.call, view.op
+                ),
+            );
+        }
+    }
+    CheckResult::pass(
+        HONEST_RETRY_AFTER,
+        format!("{} denials, {probed} probed by retrying at the promised time", denied.len()),
+    )
+}
+
+pub async fn independent_keys(sandbox: &Sandbox, seeds: &SeedTree, views: &[View<'_>]) -> CheckResult {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for view in views {
+        if let Op::Check { key, .. } = view.op {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    if counts.len() < 2 {
+        return CheckResult::pass(INDEPENDENT_KEYS, "fewer than two keys: nothing to compare");
+    }
+    // The busiest keys (ties by name), then a seeded pick of the others.
+    let mut busiest: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (*k, *n)).collect();
+    busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut chosen: Vec<&str> = busiest.iter().take(MAX_ALONE_KEYS / 2).map(|k| k.0).collect();
+    let rest: Vec<&str> = busiest.iter().skip(MAX_ALONE_KEYS / 2).map(|k| k.0).collect();
+    let mut rng = seeds.rng("independent-keys");
+    for _ in 0..(MAX_ALONE_KEYS - chosen.len()).min(rest.len()) {
+        let pick = rest[rng.random_range(0..rest.len())];
+        if !chosen.contains(&pick) {
+            chosen.push(pick);
+        }
+    }
+    let mut budget = ALONE_BUDGET;
+    let mut compared = 0;
+    for key in chosen {
+        // Replay the key alone, configuration by configuration: for each
+        // configuration in force, the index of the key's last check under it.
+        let mut segments: BTreeMap<Option<usize>, usize> = BTreeMap::new();
+        for (i, view) in views.iter().enumerate() {
+            if matches!(view.op, Op::Check { key: k, .. } if &**k == key) {
+                segments.insert(view.config.map(|c| c.0), i);
+            }
+        }
+        for end in segments.into_values() {
+            let calls = solo_calls(views, key, end);
+            if calls.len() > budget {
+                continue;
+            }
+            budget -= calls.len();
+            let Ok(outputs) = replay(sandbox, seeds, &calls).await else {
+                continue;
+            };
+            // Pair the replayed checks with the in-run ones.
+            let in_run: Vec<&View> = views[..=end]
+                .iter()
+                .filter(|v| {
+                    v.config.map(|c| c.0) == views[end].config.map(|c| c.0)
+                        && matches!(v.op, Op::Check { key: k, .. } if &**k == key)
+                })
+                .collect();
+            let skip = outputs.len() - in_run.len();
+            for (view, alone) in in_run.iter().zip(&outputs[skip..]) {
+                compared += 1;
+                if alone != view.output {
+                    return CheckResult::fail(
+                        INDEPENDENT_KEYS,
+                        Some(view.call),
+                        format!(
+                            "call {} {} at {} ms got {} among the other keys, but {} when the key was alone: state leaks between keys",
+                            view.call, view.op, view.time_ms, view.output, alone
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    CheckResult::pass(
+        INDEPENDENT_KEYS,
+        format!("{compared} decisions matched a replay of their key alone"),
+    )
+}
