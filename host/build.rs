@@ -22,14 +22,17 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-changed=src/toolchain.rs");
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
 
     let target_dir = toolchain::guest_target_dir(&root);
     if let Err(e) = toolchain::ensure_wasm_target() {
         panic!("{e}");
     }
     let packages: Vec<&str> = REFERENCES.iter().map(|(p, _)| *p).collect();
-    let artifacts = match toolchain::build_guests(&root, &packages, &target_dir, true) {
+    let artifacts = match toolchain::build_guests(&root, &packages, Some(&target_dir), true) {
         Ok(artifacts) => artifacts,
         Err(e) => panic!("building the reference components failed: {e}"),
     };
@@ -51,6 +54,8 @@ fn main() {
 /// `(name, path, contents)` in name order.
 fn write_scenario_index(root: &Path) {
     let mut out = String::new();
+    // One `#[test]` per scenario file, for `tests/scenarios.rs` to include.
+    let mut tests = String::new();
     for track in TRACKS {
         let dir = root.join("scenarios").join(track);
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -61,6 +66,7 @@ fn write_scenario_index(root: &Path) {
         files.sort();
         let ident = track.replace('-', "_").to_uppercase();
         out.push_str(&format!("pub static {ident}: &[(&str, &str, &str)] = &[\n"));
+        tests.push_str(&format!("mod {} {{\n", track.replace('-', "_")));
         for file in files {
             let name = file.file_stem().unwrap().to_string_lossy().into_owned();
             let shown = format!("scenarios/{track}/{name}.toml");
@@ -68,9 +74,15 @@ fn write_scenario_index(root: &Path) {
                 "    ({name:?}, {shown:?}, include_str!({:?})),\n",
                 file.display().to_string()
             ));
+            let test = name.replace('-', "_");
+            tests.push_str(&format!(
+                "    #[test]\n    fn {test}() {{\n        super::reference_passes({track:?}, {name:?});\n    }}\n"
+            ));
         }
         out.push_str("];\n");
+        tests.push_str("}\n");
     }
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     std::fs::write(out_dir.join("scenarios.rs"), out).unwrap();
+    std::fs::write(out_dir.join("scenario_tests.rs"), tests).unwrap();
 }

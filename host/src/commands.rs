@@ -72,7 +72,11 @@ impl RunOptions {
     }
 
     pub fn cache(&self) -> ComponentCache {
-        let dir = if self.no_cache { None } else { default_cache_dir() };
+        let dir = if self.no_cache {
+            None
+        } else {
+            default_cache_dir()
+        };
         ComponentCache::new(new_engine(), dir)
     }
 }

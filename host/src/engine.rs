@@ -129,20 +129,24 @@ impl ComponentCache {
                 return Ok((component, CompileSource::Cached));
             }
         }
-        let artifact = self.engine.precompile_component(bytes).map_err(|e| {
-            Error::InvalidComponent {
-                path: origin.to_path_buf(),
-                reason: first_line(&e),
-            }
-        })?;
+        let artifact =
+            self.engine
+                .precompile_component(bytes)
+                .map_err(|e| Error::InvalidComponent {
+                    path: origin.to_path_buf(),
+                    reason: first_line(&e),
+                })?;
         // SAFETY: the artifact was produced just now by this very engine.
-        let component = unsafe { Component::deserialize(&self.engine, &artifact) }
-            .map_err(Error::internal)?;
+        let component =
+            unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(Error::internal)?;
         if let Some(entry) = self.entry(sha256) {
             // A cache that cannot be written is not an error: the run goes on
             // uncached.
             if let Err(e) = store_atomically(&entry, &artifact) {
-                tracing::warn!("not caching the compiled component at {}: {e}", entry.display());
+                tracing::warn!(
+                    "not caching the compiled component at {}: {e}",
+                    entry.display()
+                );
             }
         }
         Ok((component, CompileSource::Compiled))

@@ -60,11 +60,14 @@ pub fn build_crate(dir: &Path, quiet: bool) -> Result<PathBuf> {
         return Err(build_err("it has no Cargo.toml".to_string()));
     }
     toolchain::ensure_wasm_target().map_err(build_err)?;
-    let target_dir = std::env::var_os("GAUNTLET_GUEST_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.join("target"));
-    let artifacts = toolchain::build_guests(dir, &[], &target_dir, quiet).map_err(build_err)?;
-    let manifest = manifest.canonicalize().map_err(|e| build_err(e.to_string()))?;
+    // By default cargo picks the target directory (the crate's own, or its
+    // workspace's); GAUNTLET_GUEST_TARGET_DIR overrides it.
+    let target_dir = std::env::var_os("GAUNTLET_GUEST_TARGET_DIR").map(PathBuf::from);
+    let artifacts =
+        toolchain::build_guests(dir, &[], target_dir.as_deref(), quiet).map_err(build_err)?;
+    let manifest = manifest
+        .canonicalize()
+        .map_err(|e| build_err(e.to_string()))?;
     artifacts
         .get(&manifest)
         .cloned()
@@ -102,7 +105,11 @@ pub fn load(cache: &ComponentCache, path: &Path, limits: Limits, quiet: bool) ->
 }
 
 /// Loads a track's embedded reference component.
-pub fn load_reference(cache: &ComponentCache, track: &'static Track, limits: Limits) -> Result<Plugin> {
+pub fn load_reference(
+    cache: &ComponentCache,
+    track: &'static Track,
+    limits: Limits,
+) -> Result<Plugin> {
     let path = PathBuf::from(format!("<reference {}>", track.name));
     let sha256 = sha256_hex(track.reference);
     let started = std::time::Instant::now();
@@ -142,7 +149,12 @@ fn identify(cache: &ComponentCache, path: &Path, component: &Component) -> Resul
     })
 }
 
-fn link(cache: &ComponentCache, path: &Path, component: &Component, limits: Limits) -> Result<Sandbox> {
+fn link(
+    cache: &ComponentCache,
+    path: &Path,
+    component: &Component,
+    limits: Limits,
+) -> Result<Sandbox> {
     let linker = sandbox::linker(cache.engine()).map_err(Error::internal)?;
     Sandbox::new(&linker, component, limits).map_err(|e| Error::Link {
         path: path.to_path_buf(),

@@ -67,10 +67,7 @@ impl Reporter for Human {
             plugin.track.name.bold(),
             scenarios
         );
-        anstream::println!(
-            "        sha256 {}…, {compiled}",
-            &plugin.sha256[..16]
-        );
+        anstream::println!("        sha256 {}…, {compiled}", &plugin.sha256[..16]);
     }
 
     fn scenario(&mut self, r: &ScenarioReport) {
@@ -92,10 +89,20 @@ impl Reporter for Human {
             return;
         }
         if let Some(abort) = &r.abort {
-            anstream::println!("         {} at call {}: the plugin {}", "abort".red(), abort.call, abort.message);
+            anstream::println!(
+                "         {} at call {}: the plugin {}",
+                "abort".red(),
+                abort.call,
+                abort.message
+            );
         }
         for check in r.failed_checks() {
-            anstream::println!("         {} {}: {}", "✗".red(), check.name.bold(), check.message);
+            anstream::println!(
+                "         {} {}: {}",
+                "✗".red(),
+                check.name.bold(),
+                check.message
+            );
         }
         if let Some(d) = &r.first_divergence {
             anstream::println!(
@@ -199,4 +206,13 @@ pub fn junit_xml(report: &RunReport) -> String {
     }
     junit.add_test_suite(suite);
     junit.to_string().expect("the JUnit report serialises")
+}
+
+/// Reports nothing: for library users and tests that read the [`RunReport`].
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn started(&mut self, _: &Plugin, _: usize) {}
+    fn scenario(&mut self, _: &ScenarioReport) {}
+    fn finished(&mut self, _: &RunReport) {}
 }

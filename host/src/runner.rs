@@ -145,7 +145,10 @@ pub fn run_suite(
             }
         }
     }
-    let passed = reports.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    let passed = reports
+        .iter()
+        .filter(|r| r.verdict == Verdict::Pass)
+        .count();
     let report = RunReport {
         format: REPORT_FORMAT,
         gauntlet: env!("CARGO_PKG_VERSION"),

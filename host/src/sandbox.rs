@@ -14,7 +14,9 @@ use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use crate::bindings::harness;
 use crate::sim::SeedTree;
@@ -125,7 +127,10 @@ impl OutputLog {
         // A Rust panic prints "thread '..' panicked at FILE:LINE:\nMESSAGE";
         // show it from "panicked at" on, on one line.
         let from = tail.rfind("panicked at").unwrap_or(0);
-        let message = tail[from..].split_whitespace().collect::<Vec<_>>().join(" ");
+        let message = tail[from..]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         Some(message.chars().take(300).collect())
     }
 }
@@ -138,7 +143,10 @@ struct Capture {
 
 impl Capture {
     fn write(&self, bytes: &[u8]) {
-        self.log.lock().expect("output log lock").append(bytes, self.stderr);
+        self.log
+            .lock()
+            .expect("output log lock")
+            .append(bytes, self.stderr);
     }
 }
 
@@ -273,7 +281,10 @@ impl harness::log::Host for HostState {
             harness::log::Level::Error => "error",
         };
         let line = format!("[{level}] {message}\n");
-        self.log.lock().expect("output log lock").append(line.as_bytes(), false);
+        self.log
+            .lock()
+            .expect("output log lock")
+            .append(line.as_bytes(), false);
         Ok(())
     }
 }
@@ -300,7 +311,10 @@ impl std::fmt::Display for Abort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Abort::OutOfFuel { budget } => {
-                write!(f, "ran out of fuel: the call burnt its whole budget of {budget}")
+                write!(
+                    f,
+                    "ran out of fuel: the call burnt its whole budget of {budget}"
+                )
             }
             Abort::MemoryLimit { cap, requested } => write!(
                 f,
@@ -367,12 +381,22 @@ impl Sandbox {
             .wall_clock(WasiWallClock(clock.clone()))
             .monotonic_clock(WasiMonotonicClock(clock.clone()))
             .secure_random(ChaCha8Rng::from_seed(seeds.child_seed("wasi-random")))
-            .insecure_random(ChaCha8Rng::from_seed(seeds.child_seed("wasi-insecure-random")))
-            .insecure_random_seed(u128::from_le_bytes(
-                seeds.child_seed("wasi-insecure-seed")[..16].try_into().expect("16 bytes"),
+            .insecure_random(ChaCha8Rng::from_seed(
+                seeds.child_seed("wasi-insecure-random"),
             ))
-            .stdout(Capture { log: log.clone(), stderr: false })
-            .stderr(Capture { log: log.clone(), stderr: true })
+            .insecure_random_seed(u128::from_le_bytes(
+                seeds.child_seed("wasi-insecure-seed")[..16]
+                    .try_into()
+                    .expect("16 bytes"),
+            ))
+            .stdout(Capture {
+                log: log.clone(),
+                stderr: false,
+            })
+            .stderr(Capture {
+                log: log.clone(),
+                stderr: true,
+            })
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -398,7 +422,9 @@ impl Sandbox {
 
 /// Refills the store's fuel for one call; pair with [`finish_call`].
 pub fn begin_call(store: &mut Store<HostState>, budget: u64) {
-    store.set_fuel(budget).expect("fuel is enabled in the engine");
+    store
+        .set_fuel(budget)
+        .expect("fuel is enabled in the engine");
 }
 
 /// The fuel a call burnt, and its result classified: a value, or an
@@ -425,11 +451,21 @@ fn classify(store: &Store<HostState>, budget: u64, e: wasmtime::Error) -> Abort 
         Some(Trap::OutOfFuel) => Abort::OutOfFuel { budget },
         Some(trap) => Abort::Trap {
             trap: trap.to_string(),
-            guest_message: store.data().log.lock().expect("output log lock").guest_message(),
+            guest_message: store
+                .data()
+                .log
+                .lock()
+                .expect("output log lock")
+                .guest_message(),
         },
         None => Abort::Trap {
             trap: crate::engine::first_line(&e),
-            guest_message: store.data().log.lock().expect("output log lock").guest_message(),
+            guest_message: store
+                .data()
+                .log
+                .lock()
+                .expect("output log lock")
+                .guest_message(),
         },
     }
 }

@@ -32,7 +32,9 @@ pub fn ensure_wasm_target() -> Result<(), String> {
         .args(["target", "add", WASM_TARGET])
         .stdout(Stdio::null())
         .status()
-        .map_err(|e| format!("the {WASM_TARGET} target is missing and rustup cannot be run: {e}"))?;
+        .map_err(|e| {
+            format!("the {WASM_TARGET} target is missing and rustup cannot be run: {e}")
+        })?;
     if !status.success() {
         return Err(format!(
             "the {WASM_TARGET} target is missing and `rustup target add {WASM_TARGET}` failed"
@@ -81,26 +83,29 @@ fn cargo() -> Command {
 pub fn build_guests(
     manifest_dir: &Path,
     packages: &[&str],
-    target_dir: &Path,
+    target_dir: Option<&Path>,
     quiet: bool,
 ) -> Result<BTreeMap<PathBuf, PathBuf>, String> {
     let mut cmd = cargo();
     cmd.current_dir(manifest_dir)
         .args(["build", "--release", "--target", WASM_TARGET])
         .arg("--message-format=json-render-diagnostics")
-        .arg("--target-dir")
-        .arg(target_dir)
         .stdout(Stdio::piped())
-        .stderr(if quiet { Stdio::piped() } else { Stdio::inherit() });
+        .stderr(if quiet {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        });
+    if let Some(dir) = target_dir {
+        cmd.arg("--target-dir").arg(dir);
+    }
     if quiet {
         cmd.arg("--quiet");
     }
     for package in packages {
         cmd.args(["-p", package]);
     }
-    let output = cmd
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let output = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr

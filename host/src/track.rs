@@ -50,16 +50,21 @@ pub static TRACKS: &[Track] = &[Track {
 impl Track {
     /// Finds a track by name.
     pub fn named(name: &str) -> Result<&'static Track> {
-        TRACKS.iter().find(|t| t.name == name).ok_or_else(|| Error::UnknownTrack {
-            name: name.to_string(),
-            known: TRACKS.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
-        })
+        TRACKS
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::UnknownTrack {
+                name: name.to_string(),
+                known: TRACKS.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
+            })
     }
 
     /// The track whose interface `component` exports, if any.
     pub fn of_component(engine: &Engine, component: &Component) -> Option<&'static Track> {
         let exports = exported_names(engine, component);
-        TRACKS.iter().find(|t| exports.iter().any(|e| e == t.export))
+        TRACKS
+            .iter()
+            .find(|t| exports.iter().any(|e| e == t.export))
     }
 
     /// The embedded scenarios.
@@ -89,7 +94,11 @@ impl Track {
             None => Err(Error::UnknownScenario {
                 track: self.name.to_string(),
                 name: selector.to_string(),
-                known: all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                known: all
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }

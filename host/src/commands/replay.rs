@@ -42,7 +42,9 @@ impl ReplayCommand {
         let plugin = plugin::load(&cache, &self.plugin, self.run.limits(), self.json)?;
         let reference = plugin::load_reference(&cache, plugin.track, self.run.limits())?;
         let sources = plugin.track.select_scenarios(Some(&self.scenario))?;
-        let source = sources.first().ok_or_else(|| Error::Usage("no scenario".into()))?;
+        let source = sources
+            .first()
+            .ok_or_else(|| Error::Usage("no scenario".into()))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a current-thread runtime builds");
@@ -55,7 +57,8 @@ impl ReplayCommand {
                     let reference_run =
                         rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
                     let evaluation =
-                        rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run).await;
+                        rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run)
+                            .await;
                     (run, reference_run, evaluation)
                 });
                 if self.json {
@@ -88,7 +91,9 @@ impl ReplayCommand {
                     }
                 }
                 let failed = run.history.abort().is_some()
-                    || checks.iter().any(|c| c.status == crate::check::Status::Fail);
+                    || checks
+                        .iter()
+                        .any(|c| c.status == crate::check::Status::Fail);
                 Ok(if failed {
                     ExitCode::CheckFailed
                 } else {
@@ -153,7 +158,9 @@ fn print_trace<Op: std::fmt::Display, Out: std::fmt::Display + Clone + PartialEq
                     let same = mine.map(|m| &m.3) == reference.map(|r| &r.3);
                     let render = |o: Option<&(u64, u64, String, Option<Outcome<Out>>)>| match o {
                         Some((_, _, _, Some(Outcome::Returned(out)))) => out.to_string(),
-                        Some((_, _, _, Some(Outcome::Aborted(abort)))) => format!("ABORTED: {abort}"),
+                        Some((_, _, _, Some(Outcome::Aborted(abort)))) => {
+                            format!("ABORTED: {abort}")
+                        }
                         _ => "(not run)".to_string(),
                     };
                     let fuel = mine.map(|m| m.1).unwrap_or(0);

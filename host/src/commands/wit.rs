@@ -34,7 +34,10 @@ impl WitCommand {
                         std::fs::create_dir_all(file.parent().expect("a file in a directory"))?;
                         std::fs::write(file, text)
                     };
-                    write(&file).map_err(|source| Error::Write { path: file.clone(), source })?;
+                    write(&file).map_err(|source| Error::Write {
+                        path: file.clone(),
+                        source,
+                    })?;
                     println!("wrote {}", file.display());
                 }
             }

@@ -171,11 +171,15 @@ pub async fn evaluate(
         results.push(checks::independent_keys(sandbox, &seeds, &views).await);
     }
     results.push(checks::right_tier(&views));
-    let divergence = crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
+    let divergence =
+        crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
     results.push(match &divergence {
         None => CheckResult::pass(
             crate::diff::CHECK,
-            format!("{} calls identical to the reference", plugin.history.calls()),
+            format!(
+                "{} calls identical to the reference",
+                plugin.history.calls()
+            ),
         ),
         Some(d) => CheckResult::fail(
             crate::diff::CHECK,

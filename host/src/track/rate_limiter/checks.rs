@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use rand::RngExt;
 
+use super::LimiterDriver;
 use super::model::{Algorithm, Config, Decision, NEVER, Op, Output};
 use super::scenario::Scenario;
-use super::LimiterDriver;
 use crate::check::CheckResult;
 use crate::sandbox::{Abort, Sandbox, VirtualClock};
 use crate::sim::{Driver, History, Plan, SeedTree};
@@ -91,7 +91,11 @@ pub fn completes(plan: &Plan<Op>, history: &History<Output>) -> CheckResult {
                 .get(call)
                 .map(|(_, op)| op.to_string())
                 .unwrap_or_else(|| "instantiation".to_string());
-            CheckResult::fail(COMPLETES, Some(call), format!("call {call} {op}: the plugin {abort}"))
+            CheckResult::fail(
+                COMPLETES,
+                Some(call),
+                format!("call {call} {op}: the plugin {abort}"),
+            )
         }
     }
 }
@@ -108,7 +112,10 @@ pub fn expectations(scenario: &Scenario, views: &[View]) -> CheckResult {
             return CheckResult::fail(
                 EXPECTATIONS,
                 Some(*call),
-                format!("{}:{line}: call {call} {}: {mismatch}", scenario.file, view.op),
+                format!(
+                    "{}:{line}: call {call} {}: {mismatch}",
+                    scenario.file, view.op
+                ),
             );
         }
     }
@@ -122,7 +129,10 @@ enum Usage {
     /// Cost allowed per fixed window index.
     Fixed { window: u64, used: u64 },
     /// Allowed (time, cost) in the sliding window.
-    Log { entries: VecDeque<(u64, u64)>, used: u64 },
+    Log {
+        entries: VecDeque<(u64, u64)>,
+        used: u64,
+    },
     /// Cost allowed in the current and previous aligned windows.
     Counter { window: u64, cur: u64, prev: u64 },
 }
@@ -156,8 +166,12 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
                 refill_per_sec,
             } => {
                 let full = capacity as u128 * 1000;
-                let u = usage.entry(key).or_insert(Usage::Bucket { level: full, at: t });
-                let Usage::Bucket { level, at } = u else { unreachable!() };
+                let u = usage
+                    .entry(key)
+                    .or_insert(Usage::Bucket { level: full, at: t });
+                let Usage::Bucket { level, at } = u else {
+                    unreachable!()
+                };
                 *level = (*level + refill_per_sec as u128 * (t - *at) as u128).min(full);
                 *at = t;
                 let need = cost as u128 * 1000;
@@ -175,7 +189,9 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
             Algorithm::FixedWindow { limit, window_ms } => {
                 let window = t / window_ms;
                 let u = usage.entry(key).or_insert(Usage::Fixed { window, used: 0 });
-                let Usage::Fixed { window: w, used } = u else { unreachable!() };
+                let Usage::Fixed { window: w, used } = u else {
+                    unreachable!()
+                };
                 if *w != window {
                     (*w, *used) = (window, 0);
                 }
@@ -193,7 +209,9 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
                     entries: VecDeque::new(),
                     used: 0,
                 });
-                let Usage::Log { entries, used } = u else { unreachable!() };
+                let Usage::Log { entries, used } = u else {
+                    unreachable!()
+                };
                 while let Some(&(at, c)) = entries.front() {
                     if at + window_ms <= t {
                         entries.pop_front();
@@ -218,7 +236,14 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
                     cur: 0,
                     prev: 0,
                 });
-                let Usage::Counter { window: w, cur, prev } = u else { unreachable!() };
+                let Usage::Counter {
+                    window: w,
+                    cur,
+                    prev,
+                } = u
+                else {
+                    unreachable!()
+                };
                 if *w != window {
                     *prev = if window == *w + 1 { *cur } else { 0 };
                     (*w, *cur) = (window, 0);
@@ -242,14 +267,15 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
                 Some(view.call),
                 format!(
                     "call {} {} at {} ms: {why}",
-                    view.call,
-                    view.op,
-                    view.time_ms
+                    view.call, view.op, view.time_ms
                 ),
             );
         }
     }
-    CheckResult::pass(NEVER_OVER_LIMIT, format!("{allowed} allowed requests within their limits"))
+    CheckResult::pass(
+        NEVER_OVER_LIMIT,
+        format!("{allowed} allowed requests within their limits"),
+    )
 }
 
 pub fn right_tier(views: &[View]) -> CheckResult {
@@ -262,15 +288,26 @@ pub fn right_tier(views: &[View]) -> CheckResult {
         let expected = view
             .config
             .and_then(|(_, c)| c.policy_for(key))
-            .map(|(p, tier)| (p.algorithm.limit(), p.name.as_str(), tier.map(|t| t.prefix.as_str())));
+            .map(|(p, tier)| {
+                (
+                    p.algorithm.limit(),
+                    p.name.as_str(),
+                    tier.map(|t| t.prefix.as_str()),
+                )
+            });
         let (limit, what) = match expected {
-            Some((limit, policy, Some(prefix))) => {
-                (limit, format!("tier {prefix:?} maps it to policy {policy:?}, limit {limit}"))
-            }
-            Some((limit, policy, None)) => {
-                (limit, format!("no tier matches, so the default policy {policy:?} applies, limit {limit}"))
-            }
-            None => (0, "no configuration is in force, so the limit is 0".to_string()),
+            Some((limit, policy, Some(prefix))) => (
+                limit,
+                format!("tier {prefix:?} maps it to policy {policy:?}, limit {limit}"),
+            ),
+            Some((limit, policy, None)) => (
+                limit,
+                format!("no tier matches, so the default policy {policy:?} applies, limit {limit}"),
+            ),
+            None => (
+                0,
+                "no configuration is in force, so the limit is 0".to_string(),
+            ),
         };
         if decision.limit != limit {
             return CheckResult::fail(
@@ -283,7 +320,10 @@ pub fn right_tier(views: &[View]) -> CheckResult {
             );
         }
     }
-    CheckResult::pass(RIGHT_TIER, format!("{decisions} decisions carried their tier's limit"))
+    CheckResult::pass(
+        RIGHT_TIER,
+        format!("{decisions} decisions carried their tier's limit"),
+    )
 }
 
 /// Runs `calls` (reading, op) in a fresh instance and returns the outputs.
@@ -334,14 +374,21 @@ fn solo_calls(views: &[View], key: &str, upto: usize) -> Vec<(u64, Op)> {
     calls
 }
 
-pub async fn honest_retry_after(sandbox: &Sandbox, seeds: &SeedTree, views: &[View<'_>]) -> CheckResult {
+pub async fn honest_retry_after(
+    sandbox: &Sandbox,
+    seeds: &SeedTree,
+    views: &[View<'_>],
+) -> CheckResult {
     // First what needs no probe: allowed means 0, "never" means cost > limit.
     let mut denied = Vec::new();
     for (i, view) in views.iter().enumerate() {
         let Some((key, cost, d)) = decision_of(view) else {
             continue;
         };
-        let limit = view.config.and_then(|(_, c)| c.policy_for(key)).map(|(p, _)| p.algorithm.limit());
+        let limit = view
+            .config
+            .and_then(|(_, c)| c.policy_for(key))
+            .map(|(p, _)| p.algorithm.limit());
         let fail = |why: String| {
             CheckResult::fail(
                 HONEST_RETRY_AFTER,
@@ -350,7 +397,10 @@ pub async fn honest_retry_after(sandbox: &Sandbox, seeds: &SeedTree, views: &[Vi
             )
         };
         if d.allowed && d.retry_after_ms != 0 {
-            return fail(format!("allowed, yet retry-after-ms is {}", d.retry_after_ms));
+            return fail(format!(
+                "allowed, yet retry-after-ms is {}",
+                d.retry_after_ms
+            ));
         }
         if d.allowed {
             continue;
@@ -404,7 +454,9 @@ pub async fn honest_retry_after(sandbox: &Sandbox, seeds: &SeedTree, views: &[Vi
         if outputs[n - 3] != *view.output {
             continue; // The key is not independent: `independent-keys` says so.
         }
-        let (Output::Decision(before), Output::Decision(after)) = (&outputs[n - 2], &outputs[n - 1]) else {
+        let (Output::Decision(before), Output::Decision(after)) =
+            (&outputs[n - 2], &outputs[n - 1])
+        else {
             continue;
         };
         probed += 1;
@@ -431,11 +483,18 @@ pub async fn honest_retry_after(sandbox: &Sandbox, seeds: &SeedTree, views: &[Vi
     }
     CheckResult::pass(
         HONEST_RETRY_AFTER,
-        format!("{} denials, {probed} probed by retrying at the promised time", denied.len()),
+        format!(
+            "{} denials, {probed} probed by retrying at the promised time",
+            denied.len()
+        ),
     )
 }
 
-pub async fn independent_keys(sandbox: &Sandbox, seeds: &SeedTree, views: &[View<'_>]) -> CheckResult {
+pub async fn independent_keys(
+    sandbox: &Sandbox,
+    seeds: &SeedTree,
+    views: &[View<'_>],
+) -> CheckResult {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for view in views {
         if let Op::Check { key, .. } = view.op {
@@ -448,8 +507,16 @@ pub async fn independent_keys(sandbox: &Sandbox, seeds: &SeedTree, views: &[View
     // The busiest keys (ties by name), then a seeded pick of the others.
     let mut busiest: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (*k, *n)).collect();
     busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let mut chosen: Vec<&str> = busiest.iter().take(MAX_ALONE_KEYS / 2).map(|k| k.0).collect();
-    let rest: Vec<&str> = busiest.iter().skip(MAX_ALONE_KEYS / 2).map(|k| k.0).collect();
+    let mut chosen: Vec<&str> = busiest
+        .iter()
+        .take(MAX_ALONE_KEYS / 2)
+        .map(|k| k.0)
+        .collect();
+    let rest: Vec<&str> = busiest
+        .iter()
+        .skip(MAX_ALONE_KEYS / 2)
+        .map(|k| k.0)
+        .collect();
     let mut rng = seeds.rng("independent-keys");
     for _ in 0..(MAX_ALONE_KEYS - chosen.len()).min(rest.len()) {
         let pick = rest[rng.random_range(0..rest.len())];

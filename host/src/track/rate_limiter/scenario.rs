@@ -261,7 +261,9 @@ impl Scenario {
                 return Err(err("cost and repeat belong to a check step".to_string()));
             }
             if step.expect.is_some() && step.check.is_none() && step.configure.is_none() {
-                return Err(err("expect belongs to a check or configure step".to_string()));
+                return Err(err(
+                    "expect belongs to a check or configure step".to_string()
+                ));
             }
             if let Some(expect) = &step.expect {
                 validate_expect(expect, step.check.is_some()).map_err(err)?;
@@ -335,7 +337,9 @@ fn validate_expect(expect: &Expect, is_check: bool) -> Result<(), String> {
         || expect.retry_after_ms.is_some();
     let config_fields = expect.ok.is_some() || expect.error.is_some();
     if is_check && config_fields {
-        return Err("a check's expect takes allowed, limit, remaining, reset-ms, retry-after-ms".into());
+        return Err(
+            "a check's expect takes allowed, limit, remaining, reset-ms, retry-after-ms".into(),
+        );
     }
     if !is_check && decision_fields {
         return Err("a configure's expect takes ok or error".into());
@@ -440,16 +444,26 @@ fn generate_workload(
         let f = fault.get_ref();
         let ferr = |message: String| source.error_at_span(fault.span(), message);
         if f.at_op >= spec.operations {
-            return Err(ferr(format!("at-op {} is past the last operation", f.at_op)));
+            return Err(ferr(format!(
+                "at-op {} is past the last operation",
+                f.at_op
+            )));
         }
         match (f.step_clock_ms, f.freeze_clock_ops) {
-            (Some(ms), None) => faults.entry(f.at_op).or_default().push(Fault::StepClock { ms }),
+            (Some(ms), None) => faults
+                .entry(f.at_op)
+                .or_default()
+                .push(Fault::StepClock { ms }),
             (None, Some(ops)) => {
                 faults.entry(f.at_op).or_default().push(Fault::FreezeClock);
                 let end = f.at_op.saturating_add(ops).min(spec.operations);
                 faults.entry(end).or_default().push(Fault::UnfreezeClock);
             }
-            _ => return Err(ferr("a fault has exactly one of step-clock-ms, freeze-clock-ops".to_string())),
+            _ => {
+                return Err(ferr(
+                    "a fault has exactly one of step-clock-ms, freeze-clock-ops".to_string(),
+                ));
+            }
         }
     }
 
@@ -470,7 +484,10 @@ fn generate_workload(
         };
         let key = match spec.key_prefixes.len() {
             0 => format!("user-{index}"),
-            n => format!("{}user-{index}", spec.key_prefixes[(index % n as u64) as usize]),
+            n => format!(
+                "{}user-{index}",
+                spec.key_prefixes[(index % n as u64) as usize]
+            ),
         };
         actions.push(Action::Call(Op::Check {
             key: Arc::from(key),

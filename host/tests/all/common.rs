@@ -1,0 +1,102 @@
+//! Shared test helpers: the component cache, the reference, and the example
+//! plugins, built once per test run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use gauntlet::engine::{ComponentCache, new_engine};
+use gauntlet::plugin::{self, Plugin};
+use gauntlet::report::Silent;
+use gauntlet::runner::{RunReport, run_suite};
+use gauntlet::sandbox::Limits;
+use gauntlet::toolchain;
+use gauntlet::track::Track;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A cache under `target/`, so that repeated test runs compile nothing.
+pub fn cache() -> ComponentCache {
+    ComponentCache::new(
+        new_engine(),
+        Some(root().join("target").join("test-component-cache")),
+    )
+}
+
+pub fn reference(track: &str) -> Plugin {
+    plugin::load_reference(&cache(), Track::named(track).unwrap(), Limits::default()).unwrap()
+}
+
+/// Builds every example plugin of `plugins/` (one cargo run for all of them)
+/// and returns their components by directory name, e.g. `rate-limiter/naive`.
+pub fn plugins() -> &'static BTreeMap<String, PathBuf> {
+    static PLUGINS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    PLUGINS.get_or_init(|| {
+        let root = root();
+        let mut packages = Vec::new();
+        let mut dirs = Vec::new();
+        for track in std::fs::read_dir(root.join("plugins")).unwrap() {
+            let track = track.unwrap().path();
+            if !track.is_dir() {
+                continue;
+            }
+            for dir in std::fs::read_dir(&track).unwrap() {
+                let dir = dir.unwrap().path();
+                let manifest = dir.join("Cargo.toml");
+                if !manifest.is_file() {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&manifest).unwrap();
+                let name = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("name = \""))
+                    .and_then(|l| l.strip_suffix('"'))
+                    .unwrap()
+                    .to_string();
+                packages.push(name);
+                dirs.push(dir);
+            }
+        }
+        toolchain::ensure_wasm_target().unwrap();
+        let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+        let artifacts = toolchain::build_guests(
+            &root,
+            &packages,
+            Some(&toolchain::guest_target_dir(&root)),
+            true,
+        )
+        .unwrap_or_else(|e| panic!("building the example plugins failed: {e}"));
+        dirs.iter()
+            .map(|dir| {
+                let manifest = dir.join("Cargo.toml").canonicalize().unwrap();
+                let wasm = artifacts
+                    .get(&manifest)
+                    .unwrap_or_else(|| panic!("no .wasm built for {}", dir.display()))
+                    .clone();
+                let name = dir.strip_prefix(root.join("plugins")).unwrap();
+                (name.display().to_string(), wasm)
+            })
+            .collect()
+    })
+}
+
+pub fn plugin_wasm(name: &str) -> PathBuf {
+    plugins()
+        .get(name)
+        .unwrap_or_else(|| panic!("no example plugin {name}"))
+        .clone()
+}
+
+/// Runs `gauntlet test` on a component, silently, and returns the report.
+pub fn test_component(wasm: &Path, scenario: Option<&str>) -> RunReport {
+    let cache = cache();
+    let plugin = plugin::load(&cache, wasm, Limits::default(), true).unwrap();
+    let reference = plugin::load_reference(&cache, plugin.track, Limits::default()).unwrap();
+    let sources = plugin.track.select_scenarios(scenario).unwrap();
+    run_suite(&plugin, &reference, &sources, None, &mut Silent).unwrap()
+}

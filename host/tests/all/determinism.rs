@@ -1,0 +1,63 @@
+//! Same seed, same component, same result, byte for byte.
+
+use gauntlet::sim::SeedTree;
+use gauntlet::track::{Track, rate_limiter};
+
+use crate::common::reference;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_rate_limiter_scenario_replays_byte_for_byte() {
+    let track = Track::named("rate-limiter").unwrap();
+    let reference = reference("rate-limiter");
+    let rt = runtime();
+    for source in track.scenarios() {
+        let scenario = rate_limiter::scenario::Scenario::load(&source, None).unwrap();
+        let seeds = SeedTree::new(scenario.seed);
+        let first = rt.block_on(rate_limiter::run(&reference.sandbox, &scenario.plan, seeds));
+        let second = rt.block_on(rate_limiter::run(&reference.sandbox, &scenario.plan, seeds));
+        let (a, b) = (
+            first.history.to_json_lines(),
+            second.history.to_json_lines(),
+        );
+        assert!(!a.is_empty());
+        assert!(a == b, "scenario {} replayed differently", scenario.name);
+    }
+}
+
+#[test]
+fn another_seed_generates_another_workload() {
+    let track = Track::named("rate-limiter").unwrap();
+    let source = track
+        .select_scenarios(Some("zipf-workload"))
+        .unwrap()
+        .remove(0);
+    let plan = |seed| {
+        let scenario = rate_limiter::scenario::Scenario::load(&source, Some(seed)).unwrap();
+        serde_json::to_string(&scenario.plan).unwrap()
+    };
+    assert_eq!(plan(1), plan(1));
+    assert_ne!(plan(1), plan(2));
+}
+
+#[test]
+fn the_seed_reaches_the_plugin_only_through_its_own_children() {
+    let seeds = SeedTree::new(42);
+    assert_eq!(
+        seeds.child_seed("workload"),
+        SeedTree::new(42).child_seed("workload")
+    );
+    assert_ne!(
+        seeds.child_seed("workload"),
+        seeds.child_seed("wasi-random")
+    );
+    assert_ne!(
+        seeds.child_seed("workload"),
+        SeedTree::new(43).child_seed("workload")
+    );
+}

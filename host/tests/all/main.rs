@@ -1,0 +1,8 @@
+//! The integration tests, in one binary (one link of wasmtime).
+
+mod bad_input;
+mod common;
+mod determinism;
+mod plugins;
+mod sandbox;
+mod scenarios;

@@ -1,0 +1,137 @@
+//! Every example plugin gets the verdict it was written to get: the naive
+//! one passes everything; each buggy one is caught by the check named in its
+//! README.
+
+use gauntlet::check::{Status, Verdict};
+use gauntlet::runner::{RunReport, ScenarioReport};
+
+use crate::common::{plugin_wasm, test_component};
+
+fn only(report: &RunReport) -> &ScenarioReport {
+    assert_eq!(report.scenarios.len(), 1);
+    &report.scenarios[0]
+}
+
+fn failed(r: &ScenarioReport) -> Vec<&'static str> {
+    r.failed_checks().map(|c| c.name).collect()
+}
+
+#[test]
+fn naive_rate_limiter_passes_every_scenario() {
+    let report = test_component(&plugin_wasm("rate-limiter/naive"), None);
+    for r in &report.scenarios {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);
+        assert!(
+            r.checks.iter().all(|c| c.status == Status::Pass),
+            "{}: {:#?}",
+            r.name,
+            r.checks
+        );
+    }
+    assert!(report.all_passed());
+}
+
+#[test]
+fn off_by_one_window_is_caught_by_never_over_limit() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/off-by-one-window"),
+        Some("fixed-window-edge-burst"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(failed(r).contains(&"never-over-limit"), "{:#?}", r.checks);
+}
+
+#[test]
+fn lying_retry_after_is_caught_by_honest_retry_after() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/lying-retry-after"),
+        Some("zipf-workload"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(failed(r).contains(&"honest-retry-after"), "{:#?}", r.checks);
+    // The lie is only about retry-after: no window is ever overrun.
+    assert!(!failed(r).contains(&"never-over-limit"), "{:#?}", r.checks);
+}
+
+#[test]
+fn no_eviction_hits_the_memory_cap_on_key_explosion() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/no-eviction"),
+        Some("key-explosion"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::MemoryLimit, "{:#?}", r.checks);
+    assert!(failed(r).contains(&"completes"));
+    assert!(r.operations < r.planned_operations);
+}
+
+#[test]
+fn clock_panic_traps_with_the_guest_message_when_the_clock_steps_back() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/clock-panic"),
+        Some("clock-backwards"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Trap, "{:#?}", r.checks);
+    let abort = r.abort.as_ref().expect("an abort");
+    assert!(abort.message.contains("panicked at"), "{}", abort.message);
+    assert!(
+        abort.message.contains("clock went backwards"),
+        "{}",
+        abort.message
+    );
+    // The same plugin is fine while the clock only moves forward.
+    let report = test_component(
+        &plugin_wasm("rate-limiter/clock-panic"),
+        Some("sliding-log-edge"),
+    );
+    assert_eq!(only(&report).verdict, Verdict::Pass);
+}
+
+#[test]
+fn shared_buckets_are_caught_by_independent_keys() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/shared-buckets"),
+        Some("zipf-workload"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(failed(r).contains(&"independent-keys"), "{:#?}", r.checks);
+}
+
+#[test]
+fn wrong_tier_is_caught_by_right_tier() {
+    let report = test_component(&plugin_wasm("rate-limiter/wrong-tier"), Some("tiers"));
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(failed(r).contains(&"right-tier"), "{:#?}", r.checks);
+}
+
+#[test]
+fn spin_forever_runs_out_of_fuel() {
+    let report = test_component(&plugin_wasm("rate-limiter/spin-forever"), Some("tiers"));
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::OutOfFuel, "{:#?}", r.checks);
+    assert!(r.abort.as_ref().unwrap().message.contains("fuel"));
+}
+
+#[test]
+fn a_divergence_names_the_call_the_time_and_both_answers() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/off-by-one-window"),
+        Some("fixed-window-edge-burst"),
+    );
+    let r = only(&report);
+    let d = r.first_divergence.as_ref().expect("a divergence");
+    assert!(d.operation.starts_with("check("), "{d:?}");
+    assert_ne!(d.expected, d.actual);
+    assert!(!d.fields.is_empty());
+    assert!(
+        r.replay
+            .contains("--scenario fixed-window-edge-burst --seed"),
+        "{}",
+        r.replay
+    );
+}

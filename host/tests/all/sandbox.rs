@@ -1,0 +1,120 @@
+//! Host mechanics with inline WAT components (no guest toolchain needed):
+//! fuel, the memory cap and traps become aborts, never host panics; the
+//! compiled-component cache is reused.
+
+use gauntlet::engine::{CompileSource, ComponentCache, new_engine, sha256_hex};
+use gauntlet::sandbox::{self, Abort, Limits, Sandbox, VirtualClock};
+use gauntlet::sim::SeedTree;
+
+const COMPONENT: &str = r#"
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (func (export "spin") (loop $l (br $l)))
+    (func (export "grow") (result i32) (memory.grow (i32.const 2000)))
+    (func (export "boom") unreachable)
+    (func (export "noop")))
+  (core instance $i (instantiate $m))
+  (func (export "spin") (canon lift (core func $i "spin")))
+  (func (export "grow") (result s32) (canon lift (core func $i "grow")))
+  (func (export "boom") (canon lift (core func $i "boom")))
+  (func (export "noop") (canon lift (core func $i "noop")))
+)
+"#;
+
+fn call(name: &str) -> (u64, Result<(), Abort>) {
+    let bytes = wat::parse_str(COMPONENT).unwrap();
+    let cache = ComponentCache::new(new_engine(), None);
+    let (component, _) = cache
+        .load(
+            std::path::Path::new("inline.wat"),
+            &bytes,
+            &sha256_hex(&bytes),
+        )
+        .unwrap();
+    let linker = sandbox::linker(cache.engine()).unwrap();
+    let limits = Limits {
+        memory_bytes: 16 << 20,
+        fuel_per_call: 1_000_000,
+        ..Limits::default()
+    };
+    let sandbox = Sandbox::new(&linker, &component, limits).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut store = sandbox.new_store(&SeedTree::new(1), &VirtualClock::default());
+        let instance = sandbox
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .await
+            .unwrap();
+        if name == "grow" {
+            let f = instance
+                .get_typed_func::<(), (i32,)>(&mut store, name)
+                .unwrap();
+            sandbox::begin_call(&mut store, limits.fuel_per_call);
+            let r = f.call_async(&mut store, ()).await;
+            let (fuel, r) = sandbox::finish_call(&mut store, limits.fuel_per_call, r);
+            (fuel, r.map(|_| ()))
+        } else {
+            let f = instance.get_typed_func::<(), ()>(&mut store, name).unwrap();
+            sandbox::begin_call(&mut store, limits.fuel_per_call);
+            let r = f.call_async(&mut store, ()).await;
+            sandbox::finish_call(&mut store, limits.fuel_per_call, r)
+        }
+    })
+}
+
+#[test]
+fn an_endless_loop_runs_out_of_fuel() {
+    let (fuel, result) = call("spin");
+    assert_eq!(result, Err(Abort::OutOfFuel { budget: 1_000_000 }));
+    assert_eq!(fuel, 1_000_000);
+}
+
+#[test]
+fn growing_past_the_cap_is_a_memory_verdict() {
+    let (_, result) = call("grow");
+    match result {
+        Err(Abort::MemoryLimit { cap, requested }) => {
+            assert_eq!(cap, 16 << 20);
+            assert!(requested > cap);
+        }
+        other => panic!("expected a memory abort, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_trap_is_an_abort_with_its_reason() {
+    let (_, result) = call("boom");
+    match result {
+        Err(Abort::Trap { trap, .. }) => assert!(trap.contains("unreachable"), "{trap}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn fuel_is_counted_per_call() {
+    let (fuel, result) = call("noop");
+    assert_eq!(result, Ok(()));
+    assert!(fuel < 100, "a no-op burnt {fuel} fuel");
+}
+
+#[test]
+fn a_second_load_comes_from_the_disk_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = wat::parse_str(COMPONENT).unwrap();
+    let sha = sha256_hex(&bytes);
+    let path = std::path::Path::new("inline.wat");
+    let first = ComponentCache::new(new_engine(), Some(dir.path().to_path_buf()));
+    assert_eq!(
+        first.load(path, &bytes, &sha).unwrap().1,
+        CompileSource::Compiled
+    );
+    let second = ComponentCache::new(new_engine(), Some(dir.path().to_path_buf()));
+    assert_eq!(
+        second.load(path, &bytes, &sha).unwrap().1,
+        CompileSource::Cached
+    );
+}

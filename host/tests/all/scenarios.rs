@@ -1,0 +1,52 @@
+//! Every scenario file is a test: the reference passes it, every check ran
+//! and held, and its scripted expectations hold.
+
+use gauntlet::check::{Status, Verdict};
+use gauntlet::plugin::load_reference;
+use gauntlet::report::Silent;
+use gauntlet::runner::run_suite;
+use gauntlet::sandbox::Limits;
+use gauntlet::track::Track;
+
+use crate::common::cache;
+
+fn reference_passes(track: &str, scenario: &str) {
+    let track = Track::named(track).unwrap();
+    let cache = cache();
+    let plugin = load_reference(&cache, track, Limits::default()).unwrap();
+    let reference = load_reference(&cache, track, Limits::default()).unwrap();
+    let sources = track.select_scenarios(Some(scenario)).unwrap();
+    let report = run_suite(&plugin, &reference, &sources, None, &mut Silent).unwrap();
+    let r = &report.scenarios[0];
+    assert_eq!(r.verdict, Verdict::Pass, "{scenario}: {:#?}", r.checks);
+    for check in &r.checks {
+        assert_eq!(check.status, Status::Pass, "{scenario}: {check:?}");
+    }
+    assert_eq!(r.operations, r.planned_operations);
+}
+
+include!(concat!(env!("OUT_DIR"), "/scenario_tests.rs"));
+
+#[test]
+fn rate_limiter_has_at_least_twelve_scenarios_covering_the_brief() {
+    let names: Vec<String> = Track::named("rate-limiter")
+        .unwrap()
+        .scenarios()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert!(names.len() >= 12, "{names:?}");
+    for required in [
+        "fixed-window-edge-burst",
+        "steady-at-limit",
+        "cost-over-capacity",
+        "clock-backwards",
+        "clock-forward-days",
+        "clock-frozen",
+        "overflow-values",
+        "key-explosion",
+        "zipf-workload",
+    ] {
+        assert!(names.iter().any(|n| n == required), "missing {required}");
+    }
+}
