@@ -106,7 +106,7 @@ impl Reporter for Human {
         }
         if let Some(d) = &r.first_divergence {
             anstream::println!(
-                "         first divergence at call {} (step {}, t={} ms, +{} ms{}): {}",
+                "         first divergence at call {} (step {}, t={} ms, {:+} ms into the scenario{}): {}",
                 d.call,
                 d.step,
                 d.time_ms,

@@ -127,10 +127,12 @@ impl OutputLog {
         // A Rust panic prints "thread '..' panicked at FILE:LINE:\nMESSAGE";
         // show it from "panicked at" on, on one line.
         let from = tail.rfind("panicked at").unwrap_or(0);
-        let message = tail[from..]
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let tail = &tail[from..];
+        let tail = tail
+            .split("\nnote: run with `RUST_BACKTRACE")
+            .next()
+            .unwrap_or(tail);
+        let message = tail.split_whitespace().collect::<Vec<_>>().join(" ");
         Some(message.chars().take(300).collect())
     }
 }
@@ -322,6 +324,10 @@ impl std::fmt::Display for Abort {
                 requested.div_ceil(1 << 20),
                 cap >> 20
             ),
+            Abort::Trap {
+                guest_message: Some(message),
+                ..
+            } if message.starts_with("panicked at") => write!(f, "{message}"),
             Abort::Trap {
                 trap,
                 guest_message: Some(message),

@@ -64,7 +64,7 @@ impl ReplayCommand {
                 if self.json {
                     print!("{}", run.history.to_json_lines());
                 } else {
-                    println!(
+                    anstream::println!(
                         "{} scenario {} (seed {}) on {}: {}",
                         "replaying".bold(),
                         scenario.name.bold(),
@@ -76,9 +76,9 @@ impl ReplayCommand {
                         .then(|| divergence.as_ref().map_or(0, |d| d.call));
                     print_trace(&scenario.plan, &run.history, &reference_run.history, focus);
                     if !run.output.is_empty() {
-                        println!("{}", "plugin output:".bold());
+                        anstream::println!("{}", "plugin output:".bold());
                         for line in run.output.lines() {
-                            println!("  | {line}");
+                            anstream::println!("  | {line}");
                         }
                     }
                     for check in &checks {
@@ -126,7 +126,7 @@ fn print_trace<Op: std::fmt::Display, Out: std::fmt::Display + Clone + PartialEq
     let (ours, theirs) = (outcomes(plugin), outcomes(reference));
     let show = |call: usize| focus.is_none_or(|f| call + CONTEXT >= f && call <= f + CONTEXT);
     if let Some(f) = focus {
-        println!(
+        anstream::println!(
             "(showing calls {}..={} of {}; --all shows every step)",
             f.saturating_sub(CONTEXT),
             f + CONTEXT,
@@ -193,7 +193,14 @@ fn print_trace<Op: std::fmt::Display, Out: std::fmt::Display + Clone + PartialEq
                     }
                 }
                 call += 1;
-                if mine.is_none() && reference.is_none() {
+                if !matches!(mine, Some((_, _, _, Some(Outcome::Returned(_))))) {
+                    let left = plan.call_count() - call;
+                    if left > 0 {
+                        anstream::println!(
+                            "{:>30}  ({left} more calls not run: the plugin aborted)",
+                            ""
+                        );
+                    }
                     break;
                 }
             }
