@@ -34,6 +34,8 @@ const PROBE_BUDGET: usize = 40_000;
 /// The keys replayed alone per scenario, and the most calls they replay.
 const MAX_ALONE_KEYS: usize = 6;
 const ALONE_BUDGET: usize = 60_000;
+/// Scenarios with at most this many keys have every key replayed alone.
+const ALL_KEYS_UP_TO: usize = 32;
 
 /// One call as the checks see it.
 pub struct View<'a> {
@@ -504,8 +506,13 @@ pub async fn independent_keys(
     if counts.len() < 2 {
         return CheckResult::pass(INDEPENDENT_KEYS, "fewer than two keys: nothing to compare");
     }
-    // The busiest keys (ties by name), then a seeded pick of the others.
+    // Every key of a small scenario; else the busiest keys (ties by name),
+    // then a seeded pick of the others.
     let mut busiest: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (*k, *n)).collect();
+    if busiest.len() <= ALL_KEYS_UP_TO {
+        let all: Vec<&str> = busiest.iter().map(|k| k.0).collect();
+        return compare_alone(sandbox, seeds, views, all).await;
+    }
     busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut chosen: Vec<&str> = busiest
         .iter()
@@ -524,9 +531,19 @@ pub async fn independent_keys(
             chosen.push(pick);
         }
     }
+    compare_alone(sandbox, seeds, views, chosen).await
+}
+
+/// Replays each of `keys` alone and compares its decisions with the run's.
+async fn compare_alone(
+    sandbox: &Sandbox,
+    seeds: &SeedTree,
+    views: &[View<'_>],
+    keys: Vec<&str>,
+) -> CheckResult {
     let mut budget = ALONE_BUDGET;
     let mut compared = 0;
-    for key in chosen {
+    for key in keys {
         // Replay the key alone, configuration by configuration: for each
         // configuration in force, the index of the key's last check under it.
         let mut segments: BTreeMap<Option<usize>, usize> = BTreeMap::new();
