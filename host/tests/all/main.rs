@@ -1,6 +1,7 @@
 //! The integration tests, in one binary (one link of wasmtime).
 
 mod bad_input;
+mod cli;
 mod common;
 mod determinism;
 mod plugins;

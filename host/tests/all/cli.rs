@@ -1,0 +1,201 @@
+//! The command line end to end: exit codes, report formats, crate builds,
+//! replay.
+
+use assert_cmd::Command;
+
+use crate::common::{plugin_wasm, root};
+
+fn gauntlet() -> Command {
+    let mut cmd = Command::cargo_bin("gauntlet").unwrap();
+    cmd.env(
+        "GAUNTLET_CACHE_DIR",
+        root().join("target").join("test-component-cache"),
+    );
+    cmd
+}
+
+#[test]
+fn a_correct_plugin_exits_0_and_a_buggy_one_exits_1() {
+    let naive = plugin_wasm("rate-limiter/naive");
+    let out = gauntlet()
+        .args(["test", naive.to_str().unwrap(), "--scenario", "tiers"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("PASS"), "{text}");
+    assert!(text.contains("1 scenarios: 1 passed, 0 failed"), "{text}");
+
+    let buggy = plugin_wasm("rate-limiter/wrong-tier");
+    let out = gauntlet()
+        .args(["test", buggy.to_str().unwrap(), "--scenario", "tiers"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(text.contains("right-tier"), "{text}");
+    assert!(
+        text.contains("replay: gauntlet replay") && text.contains("--scenario tiers --seed"),
+        "{text}"
+    );
+    // No colour codes when stdout is not a terminal.
+    assert!(!text.contains('\u{1b}'), "{text}");
+}
+
+#[test]
+fn json_report_carries_plugin_identity_checks_and_divergence() {
+    let buggy = plugin_wasm("rate-limiter/lying-retry-after");
+    let out = gauntlet()
+        .args([
+            "test",
+            buggy.to_str().unwrap(),
+            "--scenario",
+            "retry-after-honesty",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["format"], 1);
+    assert_eq!(report["track"], "rate-limiter");
+    assert_eq!(report["plugin"]["sha256"].as_str().unwrap().len(), 64);
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["name"], "retry-after-honesty");
+    assert_eq!(scenario["verdict"], "fail");
+    assert!(scenario["seed"].is_u64());
+    assert!(scenario["operations"].as_u64().unwrap() > 0);
+    assert!(scenario["fuel"].as_u64().unwrap() > 0);
+    let checks = scenario["checks"].as_array().unwrap();
+    let honest = checks
+        .iter()
+        .find(|c| c["name"] == "honest-retry-after")
+        .unwrap();
+    assert_eq!(honest["status"], "fail");
+    let divergence = &scenario["first_divergence"];
+    assert!(divergence["call"].is_u64());
+    assert!(
+        divergence["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "retry-after-ms")
+    );
+}
+
+#[test]
+fn junit_report_has_one_case_per_scenario() {
+    let naive = plugin_wasm("rate-limiter/off-by-one-window");
+    let out = gauntlet()
+        .args([
+            "test",
+            naive.to_str().unwrap(),
+            "--format",
+            "junit",
+            "--scenario",
+            "fixed-window-edge-burst",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 1, "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("never-over-limit"), "{xml}");
+}
+
+#[test]
+fn replay_shows_both_answers_at_the_divergence() {
+    let buggy = plugin_wasm("rate-limiter/off-by-one-window");
+    let out = gauntlet()
+        .args([
+            "replay",
+            buggy.to_str().unwrap(),
+            "--scenario",
+            "fixed-window-edge-burst",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("reference: allowed"), "{text}");
+    assert!(text.contains("✗ never-over-limit"), "{text}");
+}
+
+#[test]
+fn replay_json_is_the_history_one_event_a_line() {
+    let naive = plugin_wasm("rate-limiter/naive");
+    let out = gauntlet()
+        .args([
+            "replay",
+            naive.to_str().unwrap(),
+            "--scenario",
+            "clock-frozen",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().any(|e| e["event"] == "fault"));
+    assert!(events.iter().any(|e| e["event"] == "call"));
+}
+
+#[test]
+fn a_plugin_crate_directory_is_built_first() {
+    let dir = root().join("plugins/rate-limiter/wrong-tier");
+    let out = gauntlet()
+        .env(
+            "GAUNTLET_GUEST_TARGET_DIR",
+            gauntlet::toolchain::guest_target_dir(&root()),
+        )
+        .args([
+            "test",
+            dir.to_str().unwrap(),
+            "--scenario",
+            "tiers",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["plugin"]["wasm"]
+            .as_str()
+            .unwrap()
+            .ends_with("rate_limiter_wrong_tier.wasm")
+    );
+}
+
+#[test]
+fn a_crate_that_does_not_build_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[lib]\ncrate-type = [\"cdylib\"]\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "this is not rust").unwrap();
+    let out = gauntlet()
+        .args(["test", dir.path().to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot build plugin crate"), "{stderr}");
+}
