@@ -362,3 +362,56 @@ impl<'p, D: Driver> Sim<'p, D> {
         (self.driver, self.history)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_back_moves_the_reading_but_not_the_workload() {
+        let mut clock = SimClock::new(10_000);
+        clock.advance(500);
+        clock.apply(&Fault::StepClock { ms: -2_000 });
+        assert_eq!(clock.reading(), 8_500);
+        clock.advance(100);
+        assert_eq!(clock.reading(), 8_600);
+    }
+
+    #[test]
+    fn a_frozen_clock_ignores_advances_and_catches_up_when_unfrozen() {
+        let mut clock = SimClock::new(0);
+        clock.advance(10);
+        clock.apply(&Fault::FreezeClock);
+        clock.advance(1_000);
+        assert_eq!(clock.reading(), 10);
+        clock.apply(&Fault::StepClock { ms: 5 });
+        assert_eq!(clock.reading(), 15);
+        clock.apply(&Fault::UnfreezeClock);
+        assert_eq!(clock.reading(), 1_015);
+    }
+
+    #[test]
+    fn the_clock_saturates_instead_of_wrapping() {
+        let mut clock = SimClock::new(5);
+        clock.apply(&Fault::StepClock { ms: -10 });
+        assert_eq!(clock.reading(), 0);
+        clock.advance(u64::MAX);
+        clock.apply(&Fault::StepClock { ms: 10 });
+        assert_eq!(clock.reading(), u64::MAX);
+    }
+
+    #[test]
+    fn plan_calls_carry_the_reading_each_call_sees() {
+        let plan = Plan {
+            start_ms: 100,
+            actions: vec![
+                Action::Call("a"),
+                Action::Advance(5),
+                Action::Fault(Fault::StepClock { ms: -50 }),
+                Action::Call("b"),
+            ],
+        };
+        assert_eq!(plan.calls(), vec![(100, &"a"), (55, &"b")]);
+        assert_eq!(plan.call_count(), 2);
+    }
+}

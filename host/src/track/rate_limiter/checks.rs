@@ -590,3 +590,169 @@ async fn compare_alone(
         format!("{compared} decisions matched a replay of their key alone"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Action, Entry, Event, Outcome};
+
+    fn config(algorithm: Algorithm) -> Config {
+        Config {
+            policies: vec![
+                super::super::model::Policy {
+                    name: "p".into(),
+                    algorithm,
+                },
+                super::super::model::Policy {
+                    name: "gold".into(),
+                    algorithm: Algorithm::FixedWindow {
+                        limit: 100,
+                        window_ms: 1_000,
+                    },
+                },
+            ],
+            tiers: vec![super::super::model::Tier {
+                prefix: "gold:".into(),
+                policy: "gold".into(),
+            }],
+            default_policy: "p".into(),
+        }
+    }
+
+    fn decision(allowed: bool, limit: u64) -> Output {
+        Output::Decision(Decision {
+            allowed,
+            limit,
+            remaining: 0,
+            reset_ms: 0,
+            retry_after_ms: if allowed { 0 } else { 1 },
+        })
+    }
+
+    /// A plan of (advance, key, cost) checks after a configure, and a history
+    /// that answers them with `outputs`.
+    fn run(
+        algorithm: Algorithm,
+        calls: &[(u64, &str, u64)],
+        outputs: Vec<Output>,
+    ) -> (Plan<Op>, History<Output>) {
+        let mut actions = vec![Action::Call(Op::Configure {
+            name: "config".into(),
+            config: Box::new(config(algorithm)),
+        })];
+        for (advance, key, cost) in calls {
+            actions.push(Action::Advance(*advance));
+            actions.push(Action::Call(Op::Check {
+                key: Arc::from(*key),
+                cost: *cost,
+            }));
+        }
+        let plan = Plan {
+            start_ms: 0,
+            actions,
+        };
+        let mut history = History::default();
+        let outputs = std::iter::once(Output::Configured(Ok(()))).chain(outputs);
+        for (call, ((time_ms, _), output)) in plan.calls().into_iter().zip(outputs).enumerate() {
+            history.entries.push(Entry {
+                step: 0,
+                time_ms,
+                event: Event::Call {
+                    call,
+                    fuel: 0,
+                    outcome: Outcome::Returned(output),
+                },
+            });
+        }
+        (plan, history)
+    }
+
+    #[test]
+    fn never_over_limit_catches_each_algorithm_allowing_one_too_many() {
+        let window = |limit, window_ms| (limit, window_ms);
+        let (l, w) = window(2, 1_000);
+        for algorithm in [
+            Algorithm::TokenBucket {
+                capacity: 2,
+                refill_per_sec: 1,
+            },
+            Algorithm::FixedWindow {
+                limit: l,
+                window_ms: w,
+            },
+            Algorithm::SlidingLog {
+                limit: l,
+                window_ms: w,
+            },
+            Algorithm::SlidingCounter {
+                limit: l,
+                window_ms: w,
+            },
+        ] {
+            let calls = [(0, "k", 1), (0, "k", 1), (10, "k", 1)];
+            let ok = run(
+                algorithm.clone(),
+                &calls,
+                vec![decision(true, 2), decision(true, 2), decision(false, 2)],
+            );
+            let result = never_over_limit(&views(&ok.0, &ok.1));
+            assert_eq!(
+                result.status,
+                crate::check::Status::Pass,
+                "{algorithm:?}: {result:?}"
+            );
+            let over = run(algorithm.clone(), &calls, vec![decision(true, 2); 3]);
+            let result = never_over_limit(&views(&over.0, &over.1));
+            assert_eq!(result.status, crate::check::Status::Fail, "{algorithm:?}");
+            assert_eq!(result.call, Some(3));
+        }
+    }
+
+    #[test]
+    fn right_tier_wants_the_longest_prefix_policy_limit() {
+        let algorithm = Algorithm::FixedWindow {
+            limit: 5,
+            window_ms: 1_000,
+        };
+        let calls = [(0, "gold:ann", 1), (0, "bob", 1)];
+        let good = run(
+            algorithm.clone(),
+            &calls,
+            vec![decision(true, 100), decision(true, 5)],
+        );
+        assert_eq!(
+            right_tier(&views(&good.0, &good.1)).status,
+            crate::check::Status::Pass
+        );
+        let bad = run(
+            algorithm,
+            &calls,
+            vec![decision(true, 5), decision(true, 5)],
+        );
+        let result = right_tier(&views(&bad.0, &bad.1));
+        assert_eq!(result.status, crate::check::Status::Fail);
+        assert!(
+            result.message.contains("tier \"gold:\""),
+            "{}",
+            result.message
+        );
+    }
+
+    #[test]
+    fn views_track_the_effective_time_across_a_step_back() {
+        let mut plan = run(
+            Algorithm::FixedWindow {
+                limit: 5,
+                window_ms: 1_000,
+            },
+            &[(100, "a", 1), (0, "a", 1)],
+            vec![decision(true, 5), decision(true, 5)],
+        );
+        plan.0
+            .actions
+            .insert(3, Action::Fault(crate::sim::Fault::StepClock { ms: -50 }));
+        let views = views(&plan.0, &plan.1);
+        assert_eq!(views[2].time_ms, 50);
+        assert_eq!(views[2].effective_ms, 100);
+    }
+}

@@ -518,3 +518,116 @@ fn zipf_cdf(n: u64, exponent: f64) -> Vec<f64> {
 fn sample(cdf: &[f64], u: f64) -> u64 {
     cdf.partition_point(|&c| c < u).min(cdf.len() - 1) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn load(text: &str) -> Result<Scenario> {
+        let source = Source {
+            name: "t".into(),
+            file: "t.toml".into(),
+            text: text.into(),
+        };
+        Scenario::load(&source, None)
+    }
+
+    const HEAD: &str = "format = 1\ndescription = \"d\"\nseed = 3\n[config]\ndefault-policy = \"p\"\n[[config.policies]]\nname = \"p\"\nfixed-window = { limit = 2, window-ms = 10 }\n";
+
+    fn error_line(result: Result<Scenario>) -> (usize, String) {
+        match result {
+            Err(Error::Scenario { line, message, .. }) => (line, message),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("the scenario loaded"),
+        }
+    }
+
+    #[test]
+    fn a_scripted_scenario_compiles_to_a_plan_with_expectations() {
+        let s = load(&format!(
+            "{HEAD}[[steps]]\nadvance-ms = 5\ncheck = \"k\"\nrepeat = 2\nexpect = {{ allowed = true }}\n[[steps]]\nstep-clock-ms = -3\n"
+        ))
+        .unwrap();
+        assert_eq!(s.plan.call_count(), 3);
+        assert_eq!(s.expectations.len(), 2);
+        assert_eq!(s.expectations[&1].1, 9, "the line of the step's [[steps]]");
+        assert!(matches!(
+            s.plan.actions.last(),
+            Some(Action::Fault(Fault::StepClock { ms: -3 }))
+        ));
+    }
+
+    #[test]
+    fn a_step_with_two_actions_is_refused_at_its_line() {
+        let text = format!("{HEAD}[[steps]]\ncheck = \"k\"\nstep-clock-ms = 5\n");
+        let (line, message) = error_line(load(&text));
+        assert_eq!(line, 9, "the line of the step's [[steps]]");
+        assert!(message.contains("check and step-clock-ms"), "{message}");
+    }
+
+    #[test]
+    fn a_policy_with_no_algorithm_is_refused_at_its_line() {
+        let text = "format = 1\ndescription = \"d\"\nseed = 3\n[config]\ndefault-policy = \"p\"\n\n[[config.policies]]\nname = \"p\"\n";
+        let (line, message) = error_line(load(text));
+        assert_eq!(line, 7);
+        assert!(message.contains("exactly one of token-bucket"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_config_error_kind_is_refused() {
+        let text = format!(
+            "{HEAD}[configs.x]\ndefault-policy = \"q\"\n[[steps]]\nconfigure = \"x\"\nexpect = {{ error = \"zero-capcity\" }}\n"
+        );
+        let (_, message) = error_line(load(&text));
+        assert!(
+            message.contains("unknown config error \"zero-capcity\""),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_format_version_is_refused() {
+        let text = HEAD.replace("format = 1", "format = 2");
+        let (line, message) = error_line(load(&text));
+        assert_eq!(line, 1);
+        assert!(message.contains("unsupported format 2"), "{message}");
+    }
+
+    #[test]
+    fn a_fault_past_the_workload_is_refused() {
+        let text = format!(
+            "{HEAD}[generate]\noperations = 10\nkeys = 2\ndistribution = \"uniform\"\n[[generate.faults]]\nat-op = 10\nstep-clock-ms = 1\n"
+        );
+        let (line, message) = error_line(load(&text));
+        assert_eq!(line, 13);
+        assert!(message.contains("past the last operation"), "{message}");
+    }
+
+    #[test]
+    fn generated_workloads_follow_the_seed() {
+        let text = format!(
+            "{HEAD}[generate]\noperations = 1000\nkeys = 50\ndistribution = \"zipf\"\ninterval-ms = {{ min = 0, max = 3 }}\n"
+        );
+        let source = Source {
+            name: "t".into(),
+            file: "t.toml".into(),
+            text,
+        };
+        let a = Scenario::load(&source, Some(1)).unwrap();
+        let b = Scenario::load(&source, Some(1)).unwrap();
+        let c = Scenario::load(&source, Some(2)).unwrap();
+        assert_eq!(a.plan, b.plan);
+        assert_ne!(a.plan, c.plan);
+        assert_eq!(a.plan.call_count(), 1001);
+    }
+
+    #[test]
+    fn zipf_favours_low_ranks() {
+        let cdf = zipf_cdf(100, 1.2);
+        assert!((cdf[99] - 1.0).abs() < 1e-12);
+        assert_eq!(sample(&cdf, 0.0), 0);
+        assert_eq!(sample(&cdf, 1.0), 99);
+        assert!(cdf[0] > 0.1);
+    }
+}
