@@ -440,6 +440,14 @@ pub async fn honest_retry_after(
         }
         budget -= calls.len() + 2;
         let at = view.effective_ms;
+        let when = if view.time_ms == at {
+            format!("at {at} ms")
+        } else {
+            format!(
+                "at {at} ms (the limiter's time; the clock read {} ms)",
+                view.time_ms
+            )
+        };
         let retry = d.retry_after_ms;
         let early = at.saturating_add(retry - 1);
         let on_time = at.saturating_add(retry);
@@ -467,7 +475,7 @@ pub async fn honest_retry_after(
                 HONEST_RETRY_AFTER,
                 Some(view.call),
                 format!(
-                    "call {} {} at {at} ms was denied with retry-after-ms {retry}, but the same request was already allowed at {early} ms (1 ms earlier): retry-after is too long",
+                    "call {} {} {when} was denied with retry-after-ms {retry}, but the same request was already allowed at {early} ms (1 ms earlier): retry-after is too long",
                     view.call, view.op
                 ),
             );
@@ -477,7 +485,7 @@ pub async fn honest_retry_after(
                 HONEST_RETRY_AFTER,
                 Some(view.call),
                 format!(
-                    "call {} {} at {at} ms was denied with retry-after-ms {retry}, but retrying at {on_time} ms was denied again: {after}",
+                    "call {} {} {when} was denied with retry-after-ms {retry}, but retrying at {on_time} ms was denied again: {after}",
                     view.call, view.op
                 ),
             );
