@@ -95,7 +95,7 @@ impl Verdict {
     pub fn from_run(abort: Option<&Abort>, checks: &[CheckResult]) -> Self {
         match abort {
             Some(Abort::Trap { .. }) => Verdict::Trap,
-            Some(Abort::OutOfFuel { .. }) => Verdict::OutOfFuel,
+            Some(Abort::OutOfFuel { .. } | Abort::ScenarioOutOfFuel { .. }) => Verdict::OutOfFuel,
             Some(Abort::MemoryLimit { .. }) => Verdict::MemoryLimit,
             None if checks.iter().any(|c| c.status == Status::Fail) => Verdict::Fail,
             None => Verdict::Pass,

@@ -57,6 +57,10 @@ pub struct RunOptions {
     #[arg(long, value_name = "FUEL", default_value_t = Limits::default().fuel_per_call,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub fuel: u64,
+    /// Fuel all the calls of one scenario may burn together.
+    #[arg(long, value_name = "FUEL", default_value_t = Limits::default().fuel_per_scenario,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub scenario_fuel: u64,
     /// Compile components afresh instead of using the on-disk cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -67,6 +71,7 @@ impl RunOptions {
         Limits {
             memory_bytes: (self.memory_mib as usize) << 20,
             fuel_per_call: self.fuel,
+            fuel_per_scenario: self.scenario_fuel,
             ..Limits::default()
         }
     }

@@ -90,7 +90,8 @@ pub fn first_divergence<Op: Display, Out: Display + Clone + PartialEq + Serializ
         step,
         operation: op,
         time_ms,
-        elapsed_ms: time_ms as i64 - plan.start_ms as i64,
+        elapsed_ms: i64::try_from(i128::from(time_ms) - i128::from(plan.start_ms))
+            .unwrap_or(i64::MAX),
         expected: describe(exp.get(index).map(|e| &e.2)),
         actual: describe(act.get(index).map(|a| &a.2)),
         fields,

@@ -28,6 +28,9 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// The fuel one call into the plugin may burn before it is cut off.
     pub fuel_per_call: u64,
+    /// The fuel all the calls of one scenario may burn together (and, apart,
+    /// all the probes the checks make for it).
+    pub fuel_per_scenario: u64,
     /// How much of the plugin's output (stdout, stderr, log) a run keeps.
     pub log_bytes: usize,
 }
@@ -37,6 +40,7 @@ impl Default for Limits {
         Limits {
             memory_bytes: 64 << 20,
             fuel_per_call: 200_000_000,
+            fuel_per_scenario: 500_000_000_000,
             log_bytes: 64 << 10,
         }
     }
@@ -299,6 +303,9 @@ pub enum Abort {
     /// The call burnt its whole fuel budget: a loop that does not end, or
     /// far too much work for one operation.
     OutOfFuel { budget: u64 },
+    /// The scenario's calls together burnt the scenario's fuel budget: each
+    /// call far too slow, though none endless.
+    ScenarioOutOfFuel { budget: u64 },
     /// The plugin tried to grow its memory past the cap.
     MemoryLimit { cap: usize, requested: usize },
     /// The plugin trapped (a Rust panic is an `unreachable` trap); the
@@ -318,6 +325,10 @@ impl std::fmt::Display for Abort {
                     "ran out of fuel: the call burnt its whole budget of {budget}"
                 )
             }
+            Abort::ScenarioOutOfFuel { budget } => write!(
+                f,
+                "ran out of the scenario's fuel: its calls together burnt the budget of {budget}"
+            ),
             Abort::MemoryLimit { cap, requested } => write!(
                 f,
                 "hit the memory cap: asked for {} MiB, the cap is {} MiB",
@@ -420,30 +431,81 @@ impl Sandbox {
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store
-            .set_fuel(self.limits.fuel_per_call)
-            .expect("fuel is enabled in the engine");
-        store
     }
 }
 
-/// Refills the store's fuel for one call; pair with [`finish_call`].
-pub fn begin_call(store: &mut Store<HostState>, budget: u64) {
-    store
-        .set_fuel(budget)
-        .expect("fuel is enabled in the engine");
+/// The fuel a whole scenario may burn, shared by every instance that works
+/// for it, so that a plugin slow on every call cannot stretch a run without
+/// end even though no single call runs out.
+#[derive(Clone, Debug)]
+pub struct FuelPool {
+    left: Arc<AtomicU64>,
+    total: u64,
 }
 
-/// The fuel a call burnt, and its result classified: a value, or an
-/// [`Abort`] if the plugin trapped, ran out of fuel or hit the memory cap.
-pub fn finish_call<T>(
-    store: &mut Store<HostState>,
-    budget: u64,
-    result: wasmtime::Result<T>,
-) -> (u64, Result<T, Abort>) {
-    let left = store.get_fuel().unwrap_or(0);
-    let fuel = budget.saturating_sub(left);
-    let result = result.map_err(|e| classify(store, budget, e));
-    (fuel, result)
+impl FuelPool {
+    pub fn new(total: u64) -> Self {
+        FuelPool {
+            left: Arc::new(AtomicU64::new(total)),
+            total,
+        }
+    }
+
+    pub fn left(&self) -> u64 {
+        self.left.load(Ordering::Relaxed)
+    }
+
+    fn spend(&self, fuel: u64) {
+        let left = self.left().saturating_sub(fuel);
+        self.left.store(left, Ordering::Relaxed);
+    }
+}
+
+/// Meters the calls into one instance: each call may burn the per-call
+/// budget or what is left of the pool, whichever is less.
+#[derive(Clone, Debug)]
+pub struct Meter {
+    per_call: u64,
+    pool: FuelPool,
+}
+
+impl Meter {
+    pub fn new(limits: Limits, pool: FuelPool) -> Self {
+        Meter {
+            per_call: limits.fuel_per_call,
+            pool,
+        }
+    }
+
+    /// Fills the store's tank for one call; pair with [`Meter::finish`].
+    pub fn begin(&self, store: &mut Store<HostState>) -> u64 {
+        let budget = self.per_call.min(self.pool.left());
+        store
+            .set_fuel(budget)
+            .expect("fuel is enabled in the engine");
+        budget
+    }
+
+    /// The fuel the call burnt, and its result classified: a value, or an
+    /// [`Abort`] if the plugin trapped, ran out of fuel or hit the memory
+    /// cap.
+    pub fn finish<T>(
+        &self,
+        store: &mut Store<HostState>,
+        budget: u64,
+        result: wasmtime::Result<T>,
+    ) -> (u64, Result<T, Abort>) {
+        let left = store.get_fuel().unwrap_or(0);
+        let fuel = budget.saturating_sub(left);
+        self.pool.spend(fuel);
+        let result = result.map_err(|e| match classify(store, budget, e) {
+            Abort::OutOfFuel { .. } if budget < self.per_call => Abort::ScenarioOutOfFuel {
+                budget: self.pool.total,
+            },
+            abort => abort,
+        });
+        (fuel, result)
+    }
 }
 
 fn classify(store: &Store<HostState>, budget: u64, e: wasmtime::Error) -> Abort {

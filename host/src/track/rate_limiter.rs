@@ -15,7 +15,7 @@ use self::model::{Op, Output};
 use self::scenario::Scenario;
 use crate::bindings::rate_limiter::{Plugin, PluginPre};
 use crate::check::{CheckResult, Divergence};
-use crate::sandbox::{self, Abort, HostState, Sandbox, VirtualClock};
+use crate::sandbox::{self, Abort, FuelPool, HostState, Meter, Sandbox, VirtualClock};
 use crate::sim::{Driver, History, Plan, SeedTree, Sim};
 
 pub const NAME: &str = "rate-limiter";
@@ -37,7 +37,7 @@ pub const REFERENCE: &[u8] = include_bytes!(env!("GAUNTLET_REFERENCE_RATE_LIMITE
 pub struct LimiterDriver {
     store: Store<HostState>,
     plugin: Plugin,
-    budget: u64,
+    meter: Meter,
 }
 
 impl LimiterDriver {
@@ -46,20 +46,21 @@ impl LimiterDriver {
         sandbox: &Sandbox,
         seeds: &SeedTree,
         clock: &VirtualClock,
+        fuel: &FuelPool,
     ) -> Result<Self, Abort> {
-        let budget = sandbox.limits().fuel_per_call;
+        let meter = Meter::new(sandbox.limits(), fuel.clone());
         let mut store = sandbox.new_store(seeds, clock);
         let pre = PluginPre::new(sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
             trap: crate::engine::first_line(&e),
             guest_message: None,
         })?;
-        sandbox::begin_call(&mut store, budget);
+        let budget = meter.begin(&mut store);
         let result = pre.instantiate_async(&mut store).await;
-        let (_, plugin) = sandbox::finish_call(&mut store, budget, result);
+        let (_, plugin) = meter.finish(&mut store, budget, result);
         Ok(LimiterDriver {
             plugin: plugin?,
             store,
-            budget,
+            meter,
         })
     }
 
@@ -74,21 +75,21 @@ impl Driver for LimiterDriver {
 
     async fn call(&mut self, op: &Op) -> (u64, Result<Output, Abort>) {
         let limiter = self.plugin.gauntlet_rate_limiter_limiter();
-        sandbox::begin_call(&mut self.store, self.budget);
+        let budget = self.meter.begin(&mut self.store);
         match op {
             Op::Configure { config, .. } => {
                 let result = limiter
                     .call_configure(&mut self.store, &config.to_wit())
                     .await
                     .map(|r| Output::Configured(r.map_err(Into::into)));
-                sandbox::finish_call(&mut self.store, self.budget, result)
+                self.meter.finish(&mut self.store, budget, result)
             }
             Op::Check { key, cost } => {
                 let result = limiter
                     .call_check(&mut self.store, key, *cost)
                     .await
                     .map(|d| Output::Decision(d.into()));
-                sandbox::finish_call(&mut self.store, self.budget, result)
+                self.meter.finish(&mut self.store, budget, result)
             }
         }
     }
@@ -106,7 +107,8 @@ pub struct Run {
 pub async fn run(sandbox: &Sandbox, plan: &Plan<Op>, seeds: SeedTree) -> Run {
     let clock = VirtualClock::default();
     clock.set_ms(plan.start_ms);
-    let driver = match LimiterDriver::new(sandbox, &seeds, &clock).await {
+    let fuel = FuelPool::new(sandbox.limits().fuel_per_scenario);
+    let driver = match LimiterDriver::new(sandbox, &seeds, &clock, &fuel).await {
         Ok(driver) => driver,
         Err(abort) => {
             // The component trapped while starting: record it as the first
@@ -167,8 +169,14 @@ pub async fn evaluate(
             "not probed: the plugin aborted",
         ));
     } else {
-        results.push(checks::honest_retry_after(sandbox, &seeds, &views).await);
-        results.push(checks::independent_keys(sandbox, &seeds, &views).await);
+        // The probes share one fuel budget of their own.
+        let probes = checks::Probes {
+            sandbox,
+            seeds,
+            fuel: FuelPool::new(sandbox.limits().fuel_per_scenario),
+        };
+        results.push(checks::honest_retry_after(&probes, &views).await);
+        results.push(checks::independent_keys(&probes, &views).await);
     }
     results.push(checks::right_tier(&views));
     let divergence =

@@ -3,7 +3,7 @@
 //! compiled-component cache is reused.
 
 use gauntlet::engine::{CompileSource, ComponentCache, new_engine, sha256_hex};
-use gauntlet::sandbox::{self, Abort, Limits, Sandbox, VirtualClock};
+use gauntlet::sandbox::{self, Abort, FuelPool, Limits, Meter, Sandbox, VirtualClock};
 use gauntlet::sim::SeedTree;
 
 const COMPONENT: &str = r#"
@@ -13,16 +13,32 @@ const COMPONENT: &str = r#"
     (func (export "spin") (loop $l (br $l)))
     (func (export "grow") (result i32) (memory.grow (i32.const 2000)))
     (func (export "boom") unreachable)
-    (func (export "noop")))
+    (func (export "noop"))
+    (func (export "work") (local $i i32)
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))))
   (core instance $i (instantiate $m))
   (func (export "spin") (canon lift (core func $i "spin")))
   (func (export "grow") (result s32) (canon lift (core func $i "grow")))
   (func (export "boom") (canon lift (core func $i "boom")))
   (func (export "noop") (canon lift (core func $i "noop")))
+  (func (export "work") (canon lift (core func $i "work")))
 )
 "#;
 
 fn call(name: &str) -> (u64, Result<(), Abort>) {
+    let limits = Limits {
+        memory_bytes: 16 << 20,
+        fuel_per_call: 1_000_000,
+        ..Limits::default()
+    };
+    calls(name, 1, limits).pop().unwrap()
+}
+
+/// Calls the export `name` `times` times in one instance, metered by one
+/// scenario fuel pool.
+fn calls(name: &str, times: usize, limits: Limits) -> Vec<(u64, Result<(), Abort>)> {
     let bytes = wat::parse_str(COMPONENT).unwrap();
     let cache = ComponentCache::new(new_engine(), None);
     let (component, _) = cache
@@ -33,12 +49,8 @@ fn call(name: &str) -> (u64, Result<(), Abort>) {
         )
         .unwrap();
     let linker = sandbox::linker(cache.engine()).unwrap();
-    let limits = Limits {
-        memory_bytes: 16 << 20,
-        fuel_per_call: 1_000_000,
-        ..Limits::default()
-    };
     let sandbox = Sandbox::new(&linker, &component, limits).unwrap();
+    let meter = Meter::new(limits, FuelPool::new(limits.fuel_per_scenario));
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -49,20 +61,26 @@ fn call(name: &str) -> (u64, Result<(), Abort>) {
             .instantiate_async(&mut store)
             .await
             .unwrap();
-        if name == "grow" {
-            let f = instance
-                .get_typed_func::<(), (i32,)>(&mut store, name)
-                .unwrap();
-            sandbox::begin_call(&mut store, limits.fuel_per_call);
-            let r = f.call_async(&mut store, ()).await;
-            let (fuel, r) = sandbox::finish_call(&mut store, limits.fuel_per_call, r);
-            (fuel, r.map(|_| ()))
-        } else {
-            let f = instance.get_typed_func::<(), ()>(&mut store, name).unwrap();
-            sandbox::begin_call(&mut store, limits.fuel_per_call);
-            let r = f.call_async(&mut store, ()).await;
-            sandbox::finish_call(&mut store, limits.fuel_per_call, r)
+        let mut results = Vec::new();
+        for _ in 0..times {
+            let budget = meter.begin(&mut store);
+            let result = if name == "grow" {
+                let f = instance
+                    .get_typed_func::<(), (i32,)>(&mut store, name)
+                    .unwrap();
+                f.call_async(&mut store, ()).await.map(|_| ())
+            } else {
+                let f = instance.get_typed_func::<(), ()>(&mut store, name).unwrap();
+                f.call_async(&mut store, ()).await
+            };
+            let (fuel, result) = meter.finish(&mut store, budget, result);
+            let stop = result.is_err();
+            results.push((fuel, result));
+            if stop {
+                break;
+            }
         }
+        results
     })
 }
 
@@ -117,4 +135,19 @@ fn a_second_load_comes_from_the_disk_cache() {
         second.load(path, &bytes, &sha).unwrap().1,
         CompileSource::Cached
     );
+}
+
+#[test]
+fn calls_slow_enough_together_run_out_of_the_scenario_fuel() {
+    let limits = Limits {
+        fuel_per_call: 1_000_000,
+        fuel_per_scenario: 5_000,
+        ..Limits::default()
+    };
+    let results = calls("work", 100, limits);
+    let per_call = results[0].0;
+    assert!(per_call > 100 && per_call < 5_000, "{per_call}");
+    let (_, last) = results.last().unwrap();
+    assert_eq!(last, &Err(Abort::ScenarioOutOfFuel { budget: 5_000 }));
+    assert_eq!(results.len() as u64, 5_000 / per_call + 1);
 }

@@ -18,7 +18,7 @@ use super::LimiterDriver;
 use super::model::{Algorithm, Config, Decision, NEVER, Op, Output};
 use super::scenario::Scenario;
 use crate::check::CheckResult;
-use crate::sandbox::{Abort, Sandbox, VirtualClock};
+use crate::sandbox::{Abort, FuelPool, Sandbox, VirtualClock};
 use crate::sim::{Driver, History, Plan, SeedTree};
 
 pub const COMPLETES: &str = "completes";
@@ -161,6 +161,12 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
         let Some((policy, _)) = config.policy_for(key) else {
             continue;
         };
+        if !policy.algorithm.is_valid() {
+            // The contract refuses this policy (a zero window, say), so there
+            // is no limit to keep: accepting it is for the expectations and
+            // the diff to report.
+            continue;
+        }
         let t = view.effective_ms;
         let over = match policy.algorithm {
             Algorithm::TokenBucket {
@@ -202,7 +208,7 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
                     format!(
                         "allowed {used} in the fixed window [{}, {}) (limit {limit})",
                         window * window_ms,
-                        (window + 1) * window_ms
+                        (window + 1).saturating_mul(window_ms)
                     )
                 })
             }
@@ -215,7 +221,7 @@ pub fn never_over_limit(views: &[View]) -> CheckResult {
                     unreachable!()
                 };
                 while let Some(&(at, c)) = entries.front() {
-                    if at + window_ms <= t {
+                    if at.saturating_add(window_ms) <= t {
                         entries.pop_front();
                         *used -= c;
                     } else {
@@ -328,15 +334,20 @@ pub fn right_tier(views: &[View]) -> CheckResult {
     )
 }
 
+/// What the probing checks replay with: the plugin, the scenario's seeds,
+/// and one fuel budget for all their replays.
+pub struct Probes<'a> {
+    pub sandbox: &'a Sandbox,
+    pub seeds: SeedTree,
+    pub fuel: FuelPool,
+}
+
 /// Runs `calls` (reading, op) in a fresh instance and returns the outputs.
-async fn replay(
-    sandbox: &Sandbox,
-    seeds: &SeedTree,
-    calls: &[(u64, Op)],
-) -> Result<Vec<Output>, Abort> {
+async fn replay(probes: &Probes<'_>, calls: &[(u64, Op)]) -> Result<Vec<Output>, Abort> {
     let clock = VirtualClock::default();
     clock.set_ms(calls.first().map_or(0, |c| c.0));
-    let mut driver = LimiterDriver::new(sandbox, seeds, &clock).await?;
+    let mut driver =
+        LimiterDriver::new(probes.sandbox, &probes.seeds, &clock, &probes.fuel).await?;
     let mut outputs = Vec::with_capacity(calls.len());
     for (time, op) in calls {
         clock.set_ms(*time);
@@ -376,11 +387,7 @@ fn solo_calls(views: &[View], key: &str, upto: usize) -> Vec<(u64, Op)> {
     calls
 }
 
-pub async fn honest_retry_after(
-    sandbox: &Sandbox,
-    seeds: &SeedTree,
-    views: &[View<'_>],
-) -> CheckResult {
+pub async fn honest_retry_after(probes: &Probes<'_>, views: &[View<'_>]) -> CheckResult {
     // First what needs no probe: allowed means 0, "never" means cost > limit.
     let mut denied = Vec::new();
     for (i, view) in views.iter().enumerate() {
@@ -457,7 +464,7 @@ pub async fn honest_retry_after(
         };
         calls.push((early, check.clone()));
         calls.push((on_time, check));
-        let Ok(outputs) = replay(sandbox, seeds, &calls).await else {
+        let Ok(outputs) = replay(probes, &calls).await else {
             continue; // Aborts are the run's to report.
         };
         let n = outputs.len();
@@ -500,11 +507,7 @@ pub async fn honest_retry_after(
     )
 }
 
-pub async fn independent_keys(
-    sandbox: &Sandbox,
-    seeds: &SeedTree,
-    views: &[View<'_>],
-) -> CheckResult {
+pub async fn independent_keys(probes: &Probes<'_>, views: &[View<'_>]) -> CheckResult {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for view in views {
         if let Op::Check { key, .. } = view.op {
@@ -519,7 +522,7 @@ pub async fn independent_keys(
     let mut busiest: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (*k, *n)).collect();
     if busiest.len() <= ALL_KEYS_UP_TO {
         let all: Vec<&str> = busiest.iter().map(|k| k.0).collect();
-        return compare_alone(sandbox, seeds, views, all).await;
+        return compare_alone(probes, views, all).await;
     }
     busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut chosen: Vec<&str> = busiest
@@ -532,23 +535,18 @@ pub async fn independent_keys(
         .skip(MAX_ALONE_KEYS / 2)
         .map(|k| k.0)
         .collect();
-    let mut rng = seeds.rng("independent-keys");
+    let mut rng = probes.seeds.rng("independent-keys");
     for _ in 0..(MAX_ALONE_KEYS - chosen.len()).min(rest.len()) {
         let pick = rest[rng.random_range(0..rest.len())];
         if !chosen.contains(&pick) {
             chosen.push(pick);
         }
     }
-    compare_alone(sandbox, seeds, views, chosen).await
+    compare_alone(probes, views, chosen).await
 }
 
 /// Replays each of `keys` alone and compares its decisions with the run's.
-async fn compare_alone(
-    sandbox: &Sandbox,
-    seeds: &SeedTree,
-    views: &[View<'_>],
-    keys: Vec<&str>,
-) -> CheckResult {
+async fn compare_alone(probes: &Probes<'_>, views: &[View<'_>], keys: Vec<&str>) -> CheckResult {
     let mut budget = ALONE_BUDGET;
     let mut compared = 0;
     for key in keys {
@@ -566,7 +564,7 @@ async fn compare_alone(
                 continue;
             }
             budget -= calls.len();
-            let Ok(outputs) = replay(sandbox, seeds, &calls).await else {
+            let Ok(outputs) = replay(probes, &calls).await else {
                 continue;
             };
             // Pair the replayed checks with the in-run ones.
@@ -744,6 +742,31 @@ mod tests {
             "{}",
             result.message
         );
+    }
+
+    #[test]
+    fn a_refused_policy_accepted_by_a_plugin_does_not_break_the_checks() {
+        // A plugin that accepts a zero window must not make the host divide
+        // by zero: the policy has no limit to hold.
+        for algorithm in [
+            Algorithm::FixedWindow {
+                limit: 1,
+                window_ms: 0,
+            },
+            Algorithm::SlidingCounter {
+                limit: 1,
+                window_ms: 0,
+            },
+            Algorithm::SlidingLog {
+                limit: 1,
+                window_ms: u64::MAX,
+            },
+        ] {
+            let calls = [(0, "k", 1), (5, "k", 1)];
+            let (plan, history) = run(algorithm, &calls, vec![decision(true, 1); 2]);
+            let result = never_over_limit(&views(&plan, &history));
+            assert_eq!(result.status, crate::check::Status::Pass, "{result:?}");
+        }
     }
 
     #[test]

@@ -20,7 +20,25 @@ pub enum Algorithm {
     SlidingCounter { limit: u64, window_ms: u64 },
 }
 
+/// The largest value a policy may hold (the WIT's `overflow` bound).
+pub const MAX_VALUE: u64 = 1_000_000_000_000_000;
+
 impl Algorithm {
+    /// Whether the contract accepts these values: nothing zero, nothing
+    /// above [`MAX_VALUE`].
+    pub fn is_valid(&self) -> bool {
+        let values = match *self {
+            Algorithm::TokenBucket {
+                capacity,
+                refill_per_sec,
+            } => [capacity, refill_per_sec],
+            Algorithm::FixedWindow { limit, window_ms }
+            | Algorithm::SlidingLog { limit, window_ms }
+            | Algorithm::SlidingCounter { limit, window_ms } => [limit, window_ms],
+        };
+        values.iter().all(|v| (1..=MAX_VALUE).contains(v))
+    }
+
     /// What `decision.limit` reports under this policy.
     pub fn limit(&self) -> u64 {
         match *self {
