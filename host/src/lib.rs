@@ -13,6 +13,7 @@ pub mod runner;
 pub mod sandbox;
 pub mod scenario;
 pub mod sim;
+pub mod store;
 pub mod toolchain;
 pub mod track;
 

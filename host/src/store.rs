@@ -1,0 +1,247 @@
+//! The durable store the host keeps for a plugin (`gauntlet:harness/store`).
+//!
+//! It outlives plugin instances: when a crashed instance is discarded, the
+//! fresh one sees every write that returned before the crash. Keys are
+//! ordered (a `BTreeMap`), so scans and snapshots are deterministic, and the
+//! host can read everything (checks may look at what a plugin stored).
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// The longest key, in bytes.
+pub const MAX_KEY_BYTES: usize = 1 << 10;
+/// The largest value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 64 << 10;
+/// The default quota: keys and values together.
+pub const DEFAULT_QUOTA_BYTES: usize = 16 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("key longer than {MAX_KEY_BYTES} bytes")]
+    KeyTooLarge,
+    #[error("value larger than {MAX_VALUE_BYTES} bytes")]
+    ValueTooLarge,
+    #[error("store quota exceeded")]
+    QuotaExceeded,
+}
+
+/// A write of a transaction: `None` deletes the key.
+pub type Write = (String, Option<Vec<u8>>);
+/// A condition of a transaction: the key holds this value (`None`: absent).
+pub type Condition = (String, Option<Vec<u8>>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DurableStore {
+    entries: BTreeMap<String, Vec<u8>>,
+    bytes: usize,
+    quota: usize,
+}
+
+impl DurableStore {
+    pub fn new(quota_bytes: usize) -> Self {
+        DurableStore {
+            entries: BTreeMap::new(),
+            bytes: 0,
+            quota: quota_bytes,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.entries.get(key).map(Vec::as_slice)
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.entries
+    }
+
+    /// Bytes held: keys and values together.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn validate(key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(StoreError::KeyTooLarge);
+        }
+        if value.is_some_and(|v| v.len() > MAX_VALUE_BYTES) {
+            return Err(StoreError::ValueTooLarge);
+        }
+        Ok(())
+    }
+
+    /// The size the store would have after `writes`.
+    fn size_after(&self, writes: &[Write]) -> usize {
+        let mut changed: BTreeMap<&str, Option<usize>> = BTreeMap::new();
+        for (key, value) in writes {
+            changed.insert(key, value.as_ref().map(Vec::len));
+        }
+        let mut bytes = self.bytes;
+        for (key, new) in changed {
+            if let Some(old) = self.entries.get(key) {
+                bytes -= key.len() + old.len();
+            }
+            if let Some(len) = new {
+                bytes += key.len() + len;
+            }
+        }
+        bytes
+    }
+
+    pub fn put(&mut self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        self.apply(&[(key.to_string(), Some(value))])
+    }
+
+    pub fn delete(&mut self, key: &str) {
+        if let Some(old) = self.entries.remove(key) {
+            self.bytes -= key.len() + old.len();
+        }
+    }
+
+    /// Applies `writes` in order if they fit, all or nothing.
+    fn apply(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+        for (key, value) in writes {
+            Self::validate(key, value.as_deref())?;
+        }
+        if self.size_after(writes) > self.quota {
+            return Err(StoreError::QuotaExceeded);
+        }
+        for (key, value) in writes {
+            match value {
+                Some(value) => {
+                    if let Some(old) = self.entries.insert(key.clone(), value.clone()) {
+                        self.bytes -= key.len() + old.len();
+                    }
+                    self.bytes += key.len() + value.len();
+                }
+                None => self.delete(key),
+            }
+        }
+        Ok(())
+    }
+
+    /// If every condition holds, applies every write and returns true;
+    /// otherwise changes nothing and returns false. Writes that could never
+    /// be applied (too large, over quota) are an error either way.
+    pub fn transact(
+        &mut self,
+        conditions: &[Condition],
+        writes: &[Write],
+    ) -> Result<bool, StoreError> {
+        for (key, value) in writes {
+            Self::validate(key, value.as_deref())?;
+        }
+        let holds = conditions
+            .iter()
+            .all(|(key, expected)| self.get(key) == expected.as_deref());
+        if !holds {
+            return Ok(false);
+        }
+        self.apply(writes)?;
+        Ok(true)
+    }
+
+    /// Up to `limit` entries whose key starts with `prefix` and sorts after
+    /// `start_after`, in key order.
+    pub fn scan(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Vec<(String, Vec<u8>)> {
+        let lower = match start_after {
+            Some(after) if after >= prefix => Bound::Excluded(after.to_string()),
+            _ => Bound::Included(prefix.to_string()),
+        };
+        self.entries
+            .range((lower, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(key: &str, value: Option<&str>) -> Write {
+        (key.to_string(), value.map(|v| v.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn put_get_delete_keep_the_byte_count() {
+        let mut store = DurableStore::new(1 << 20);
+        store.put("a", b"12345".to_vec()).unwrap();
+        store.put("a", b"1".to_vec()).unwrap();
+        assert_eq!(store.get("a"), Some(&b"1"[..]));
+        assert_eq!(store.bytes(), 2);
+        store.delete("a");
+        assert_eq!(store.get("a"), None);
+        assert_eq!(store.bytes(), 0);
+    }
+
+    #[test]
+    fn a_transaction_applies_all_or_nothing() {
+        let mut store = DurableStore::new(1 << 20);
+        store.put("k", b"v1".to_vec()).unwrap();
+        // Compare-and-set that loses: nothing changes.
+        let lost = store
+            .transact(
+                &[w("k", Some("v0"))],
+                &[w("k", Some("v2")), w("other", Some("x"))],
+            )
+            .unwrap();
+        assert!(!lost);
+        assert_eq!(store.get("k"), Some(&b"v1"[..]));
+        assert_eq!(store.get("other"), None);
+        // One that wins applies every write, deletes included.
+        let won = store
+            .transact(
+                &[w("k", Some("v1")), w("absent", None)],
+                &[w("k", None), w("other", Some("x"))],
+            )
+            .unwrap();
+        assert!(won);
+        assert_eq!(store.get("k"), None);
+        assert_eq!(store.get("other"), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn limits_are_enforced_before_anything_changes() {
+        let mut store = DurableStore::new(10);
+        assert_eq!(
+            store.put(&"k".repeat(MAX_KEY_BYTES + 1), vec![]),
+            Err(StoreError::KeyTooLarge)
+        );
+        assert_eq!(
+            store.put("k", vec![0; MAX_VALUE_BYTES + 1]),
+            Err(StoreError::ValueTooLarge)
+        );
+        store.put("k", vec![0; 9]).unwrap();
+        assert_eq!(store.put("j", vec![0; 1]), Err(StoreError::QuotaExceeded));
+        // Replacing a value frees its old bytes first.
+        store.put("k", vec![0; 8]).unwrap();
+        assert_eq!(
+            store.transact(&[], &[w("k", None), w("j", Some("12345678"))]),
+            Ok(true)
+        );
+        assert_eq!(store.bytes(), 9);
+    }
+
+    #[test]
+    fn scan_walks_a_prefix_in_key_order_by_pages() {
+        let mut store = DurableStore::new(1 << 20);
+        for key in ["p/3", "p/1", "q/1", "p/2", "o/9"] {
+            store.put(key, key.as_bytes().to_vec()).unwrap();
+        }
+        let keys =
+            |entries: Vec<(String, Vec<u8>)>| entries.into_iter().map(|e| e.0).collect::<Vec<_>>();
+        assert_eq!(keys(store.scan("p/", None, 10)), ["p/1", "p/2", "p/3"]);
+        assert_eq!(keys(store.scan("p/", None, 2)), ["p/1", "p/2"]);
+        assert_eq!(keys(store.scan("p/", Some("p/2"), 2)), ["p/3"]);
+        assert_eq!(keys(store.scan("p/", Some("a"), 1)), ["p/1"]);
+        assert!(store.scan("p/", Some("z"), 5).is_empty());
+    }
+}
