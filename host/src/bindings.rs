@@ -11,13 +11,14 @@ pub mod harness {
             world harness {
                 import gauntlet:harness/clock@0.1.0;
                 import gauntlet:harness/log@0.1.0;
+                import gauntlet:harness/store@0.1.0;
             }
         ",
         path: ["../wit/harness"],
         world: "gauntlet:host/harness",
         imports: { default: async | trappable },
     });
-    pub use gauntlet::harness::{clock, log};
+    pub use gauntlet::harness::{clock, log, store};
 }
 
 /// `gauntlet:rate-limiter/plugin`.

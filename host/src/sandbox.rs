@@ -20,6 +20,7 @@ use wasmtime_wasi::{
 
 use crate::bindings::harness;
 use crate::sim::SeedTree;
+use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore, StoreError};
 
 /// What one plugin instance may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -257,6 +258,9 @@ impl ResourceLimiter for MemoryCap {
 /// The data of one plugin instance's store.
 pub struct HostState {
     wasi: WasiCtx,
+    /// The durable store; shared with the instances that replace this one
+    /// after a crash.
+    durable: Arc<Mutex<DurableStore>>,
     table: ResourceTable,
     limiter: MemoryCap,
     clock: VirtualClock,
@@ -292,6 +296,68 @@ impl harness::log::Host for HostState {
             .expect("output log lock")
             .append(line.as_bytes(), false);
         Ok(())
+    }
+}
+
+impl From<StoreError> for harness::store::StoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::KeyTooLarge => harness::store::StoreError::KeyTooLarge,
+            StoreError::ValueTooLarge => harness::store::StoreError::ValueTooLarge,
+            StoreError::QuotaExceeded => harness::store::StoreError::QuotaExceeded,
+        }
+    }
+}
+
+impl HostState {
+    fn durable(&self) -> std::sync::MutexGuard<'_, DurableStore> {
+        self.durable.lock().expect("durable store lock")
+    }
+}
+
+impl harness::store::Host for HostState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(self.durable().get(&key).map(<[u8]>::to_vec))
+    }
+
+    async fn put(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), harness::store::StoreError>> {
+        Ok(self.durable().put(&key, value).map_err(Into::into))
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        self.durable().delete(&key);
+        Ok(())
+    }
+
+    async fn transact(
+        &mut self,
+        conditions: Vec<harness::store::Condition>,
+        writes: Vec<harness::store::Write>,
+    ) -> wasmtime::Result<Result<bool, harness::store::StoreError>> {
+        let conditions: Vec<_> = conditions
+            .into_iter()
+            .map(|c| (c.key, c.expected))
+            .collect();
+        let writes: Vec<_> = writes.into_iter().map(|w| (w.key, w.value)).collect();
+        Ok(self
+            .durable()
+            .transact(&conditions, &writes)
+            .map_err(Into::into))
+    }
+
+    async fn scan(
+        &mut self,
+        prefix: String,
+        start_after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
+        Ok(self
+            .durable()
+            .scan(&prefix, start_after.as_deref(), limit as usize))
     }
 }
 
@@ -364,6 +430,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     harness::clock::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     harness::log::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+    harness::store::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     Ok(linker)
 }
 
@@ -387,9 +454,23 @@ impl Sandbox {
         self.limits
     }
 
-    /// A fresh store for one instance. Randomness comes from `seeds`, time
-    /// from `clock`; there are no files, sockets, environment or arguments.
+    /// A fresh store for one instance, with an empty durable store. See
+    /// [`Sandbox::new_store_with`].
     pub fn new_store(&self, seeds: &SeedTree, clock: &VirtualClock) -> Store<HostState> {
+        let durable = Arc::new(Mutex::new(DurableStore::new(DEFAULT_QUOTA_BYTES)));
+        self.new_store_with(seeds, clock, durable)
+    }
+
+    /// A fresh store for one instance. Randomness comes from `seeds`, time
+    /// from `clock`, durable state from `durable` (pass the crashed
+    /// instance's to recover); there are no files, sockets, environment or
+    /// arguments.
+    pub fn new_store_with(
+        &self,
+        seeds: &SeedTree,
+        clock: &VirtualClock,
+        durable: Arc<Mutex<DurableStore>>,
+    ) -> Store<HostState> {
         let log = Arc::new(Mutex::new(OutputLog {
             budget: self.limits.log_bytes,
             ..OutputLog::default()
@@ -420,6 +501,7 @@ impl Sandbox {
             .build();
         let state = HostState {
             wasi,
+            durable,
             table: ResourceTable::new(),
             limiter: MemoryCap {
                 cap: self.limits.memory_bytes,
