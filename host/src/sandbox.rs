@@ -264,6 +264,8 @@ pub struct HostState {
     table: ResourceTable,
     limiter: MemoryCap,
     clock: VirtualClock,
+    /// Virtual time the plugin spent in `sleep-ms`.
+    slept_ms: u64,
     log: Arc<Mutex<OutputLog>>,
 }
 
@@ -279,6 +281,12 @@ impl WasiView for HostState {
 impl harness::clock::Host for HostState {
     async fn now_ms(&mut self) -> wasmtime::Result<u64> {
         Ok(self.clock.now_ms())
+    }
+
+    async fn sleep_ms(&mut self, ms: u64) -> wasmtime::Result<()> {
+        self.clock.set_ms(self.clock.now_ms().saturating_add(ms));
+        self.slept_ms = self.slept_ms.saturating_add(ms);
+        Ok(())
     }
 }
 
@@ -508,10 +516,15 @@ impl Sandbox {
                 peak: 0,
             },
             clock: clock.clone(),
+            slept_ms: 0,
             log,
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        // One call's worth until a `Meter` takes over.
+        store
+            .set_fuel(self.limits.fuel_per_call)
+            .expect("fuel is enabled in the engine");
         store
     }
 }
@@ -623,6 +636,11 @@ fn classify(store: &Store<HostState>, budget: u64, e: wasmtime::Error) -> Abort 
 /// The peak linear memory of an instance so far, in bytes.
 pub fn peak_memory(store: &Store<HostState>) -> usize {
     store.data().limiter.peak
+}
+
+/// The virtual time an instance has spent sleeping so far.
+pub fn slept_ms(store: &Store<HostState>) -> u64 {
+    store.data().slept_ms
 }
 
 /// The output an instance has produced so far.

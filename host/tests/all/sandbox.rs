@@ -151,3 +151,56 @@ fn calls_slow_enough_together_run_out_of_the_scenario_fuel() {
     assert_eq!(last, &Err(Abort::ScenarioOutOfFuel { budget: 5_000 }));
     assert_eq!(results.len() as u64, 5_000 / per_call + 1);
 }
+
+#[test]
+fn the_harness_clock_reads_and_sleeps_in_virtual_time() {
+    let wat = r#"
+    (component
+      (import "gauntlet:harness/clock@0.1.0" (instance $clock
+        (export "now-ms" (func (result u64)))
+        (export "sleep-ms" (func (param "ms" u64)))))
+      (core func $now (canon lower (func $clock "now-ms")))
+      (core func $sleep (canon lower (func $clock "sleep-ms")))
+      (core module $m
+        (import "h" "now" (func $now (result i64)))
+        (import "h" "sleep" (func $sleep (param i64)))
+        (func (export "run") (result i64)
+          (call $sleep (i64.const 1500))
+          (call $now)))
+      (core instance $i (instantiate $m
+        (with "h" (instance (export "now" (func $now)) (export "sleep" (func $sleep))))))
+      (func (export "run") (result u64) (canon lift (core func $i "run"))))
+    "#;
+    let bytes = wat::parse_str(wat).unwrap();
+    let cache = ComponentCache::new(new_engine(), None);
+    let (component, _) = cache
+        .load(
+            std::path::Path::new("clock.wat"),
+            &bytes,
+            &sha256_hex(&bytes),
+        )
+        .unwrap();
+    let linker = sandbox::linker(cache.engine()).unwrap();
+    let sandbox = Sandbox::new(&linker, &component, Limits::default()).unwrap();
+    let clock = VirtualClock::default();
+    clock.set_ms(1_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (now, slept) = rt.block_on(async {
+        let mut store = sandbox.new_store(&SeedTree::new(1), &clock);
+        let instance = sandbox
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .await
+            .unwrap();
+        let run = instance
+            .get_typed_func::<(), (u64,)>(&mut store, "run")
+            .unwrap();
+        let (now,) = run.call_async(&mut store, ()).await.unwrap();
+        (now, sandbox::slept_ms(&store))
+    });
+    assert_eq!(now, 2_500);
+    assert_eq!(slept, 1_500);
+    assert_eq!(clock.now_ms(), 2_500);
+}
