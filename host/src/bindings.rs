@@ -36,3 +36,20 @@ pub mod rate_limiter {
     pub use exports::gauntlet::rate_limiter::limiter::Guest as Limiter;
     pub use gauntlet::rate_limiter::types;
 }
+
+/// `gauntlet:payments/plugin` (issue 3, in progress).
+pub mod payments {
+    wasmtime::component::bindgen!({
+        path: ["../wit/harness", "../wit/payments"],
+        world: "gauntlet:payments/plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "gauntlet:harness/clock@0.1.0": super::harness::clock,
+            "gauntlet:harness/log@0.1.0": super::harness::log,
+            "gauntlet:harness/store@0.1.0": super::harness::store,
+        },
+    });
+    pub use exports::gauntlet::payments::gateway;
+    pub use gauntlet::payments::bank;
+}

@@ -97,6 +97,9 @@ impl Verdict {
             Some(Abort::Trap { .. }) => Verdict::Trap,
             Some(Abort::OutOfFuel { .. } | Abort::ScenarioOutOfFuel { .. }) => Verdict::OutOfFuel,
             Some(Abort::MemoryLimit { .. }) => Verdict::MemoryLimit,
+            // A crash the host injected is the driver's to recover; one that
+            // reaches the verdict is reported as a failure.
+            Some(Abort::Crash { .. }) => Verdict::Fail,
             None if checks.iter().any(|c| c.status == Status::Fail) => Verdict::Fail,
             None => Verdict::Pass,
         }

@@ -258,6 +258,9 @@ impl ResourceLimiter for MemoryCap {
 /// The data of one plugin instance's store.
 pub struct HostState {
     wasi: WasiCtx,
+    /// The simulated dependencies of the plugin's track, shared with the
+    /// instances that replace this one after a crash.
+    pub(crate) dependencies: Dependencies,
     /// The durable store; shared with the instances that replace this one
     /// after a crash.
     durable: Arc<Mutex<DurableStore>>,
@@ -318,6 +321,16 @@ impl From<StoreError> for harness::store::StoreError {
 }
 
 impl HostState {
+    /// Gives this instance the track's dependencies (shared, so that an
+    /// instance replacing a crashed one sees the same bank).
+    pub fn set_dependencies(&mut self, dependencies: Dependencies) {
+        self.dependencies = dependencies;
+    }
+
+    pub fn clock(&self) -> &VirtualClock {
+        &self.clock
+    }
+
     fn durable(&self) -> std::sync::MutexGuard<'_, DurableStore> {
         self.durable.lock().expect("durable store lock")
     }
@@ -369,6 +382,20 @@ impl harness::store::Host for HostState {
     }
 }
 
+/// The simulated dependencies a track serves to its plugin, beside the
+/// harness. Empty for tracks that have none.
+#[derive(Clone, Default)]
+pub struct Dependencies {
+    /// The payment-gateway track's bank.
+    pub bank: Option<Arc<Mutex<crate::track::payments::dependency::BankSim>>>,
+}
+
+/// The error an import returns to crash the plugin at that boundary: the
+/// instance is discarded and a fresh one carries on with the durable store.
+#[derive(Debug, thiserror::Error)]
+#[error("crash injected {0}")]
+pub struct InjectedCrash(pub String);
+
 /// Why a call into the plugin did not return. Each becomes a verdict; the
 /// instance is unusable afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -382,6 +409,9 @@ pub enum Abort {
     ScenarioOutOfFuel { budget: u64 },
     /// The plugin tried to grow its memory past the cap.
     MemoryLimit { cap: usize, requested: usize },
+    /// The host crashed the plugin on purpose (a fault of the scenario): the
+    /// track's driver replaces the instance and carries on.
+    Crash { reason: String },
     /// The plugin trapped (a Rust panic is an `unreachable` trap); the
     /// message is what it printed last on stderr, if anything.
     Trap {
@@ -403,6 +433,7 @@ impl std::fmt::Display for Abort {
                 f,
                 "ran out of the scenario's fuel: its calls together burnt the budget of {budget}"
             ),
+            Abort::Crash { reason } => write!(f, "was crashed on purpose ({reason})"),
             Abort::MemoryLimit { cap, requested } => write!(
                 f,
                 "hit the memory cap: asked for {} MiB, the cap is {} MiB",
@@ -439,6 +470,10 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     harness::clock::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     harness::log::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     harness::store::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+    crate::bindings::payments::bank::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        &mut linker,
+        |s| s,
+    )?;
     Ok(linker)
 }
 
@@ -509,6 +544,7 @@ impl Sandbox {
             .build();
         let state = HostState {
             wasi,
+            dependencies: Dependencies::default(),
             durable,
             table: ResourceTable::new(),
             limiter: MemoryCap {
@@ -604,6 +640,11 @@ impl Meter {
 }
 
 fn classify(store: &Store<HostState>, budget: u64, e: wasmtime::Error) -> Abort {
+    if let Some(crash) = e.downcast_ref::<InjectedCrash>() {
+        return Abort::Crash {
+            reason: crash.0.clone(),
+        };
+    }
     if let Some(cap) = e.downcast_ref::<MemoryCapExceeded>() {
         return Abort::MemoryLimit {
             cap: cap.cap,

@@ -2,3 +2,4 @@
 //! and a flaky bank. So far: the host's mock bank.
 
 pub mod bank;
+pub mod dependency;
