@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 mod toolchain;
 
 /// Reference guest crates: (package, env var that receives the .wasm path).
-const REFERENCES: &[(&str, &str)] = &[(
-    "gauntlet-reference-rate-limiter",
-    "GAUNTLET_REFERENCE_RATE_LIMITER",
-)];
+const REFERENCES: &[(&str, &str)] = &[
+    (
+        "gauntlet-reference-rate-limiter",
+        "GAUNTLET_REFERENCE_RATE_LIMITER",
+    ),
+    ("gauntlet-reference-payments", "GAUNTLET_REFERENCE_PAYMENTS"),
+];
 
-const TRACKS: &[&str] = &["rate-limiter"];
+const TRACKS: &[&str] = &["rate-limiter", "payment-gateway"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());

@@ -11,7 +11,7 @@ use crate::plugin::Plugin;
 use crate::report::Reporter;
 use crate::sandbox::Abort;
 use crate::scenario::Source;
-use crate::track::{TrackId, rate_limiter};
+use crate::track::{TrackId, payments, rate_limiter};
 
 /// The format version of the JSON report.
 pub const REPORT_FORMAT: u32 = 1;
@@ -144,6 +144,18 @@ pub fn run_suite(
                 reports.push(report);
             }
         }
+        TrackId::Payments => {
+            let scenarios = sources
+                .iter()
+                .map(|s| payments::scenario::Scenario::load(s, seed))
+                .collect::<Result<Vec<_>>>()?;
+            reporter.started(plugin, scenarios.len());
+            for scenario in &scenarios {
+                let report = runtime.block_on(payments_scenario(plugin, reference, scenario));
+                reporter.scenario(&report);
+                reports.push(report);
+            }
+        }
     }
     let passed = reports
         .iter()
@@ -212,6 +224,49 @@ async fn rate_limiter_scenario(
         peak_memory_bytes: run.peak_memory,
         reference_peak_memory_bytes: reference_run.peak_memory,
         output: run.output,
+        replay: replay_command(plugin, &scenario.name, scenario.seed),
+        wall,
+    }
+}
+
+async fn payments_scenario(
+    plugin: &Plugin,
+    reference: &Plugin,
+    scenario: &payments::scenario::Scenario,
+) -> ScenarioReport {
+    let started = Instant::now();
+    let run = payments::run(&plugin.sandbox, scenario).await;
+    let wall = started.elapsed();
+    let reference_run = payments::run(&reference.sandbox, scenario).await;
+    let (checks, first_divergence) = payments::evaluate(scenario, &run, &reference_run);
+    let abort = run.history.abort().map(|(call, abort)| AbortReport {
+        call,
+        abort: abort.clone(),
+        message: abort.to_string(),
+    });
+    let verdict = Verdict::from_run(abort.as_ref().map(|a| &a.abort), &checks);
+    let operations = run.history.calls();
+    let fuel = run.history.total_fuel();
+    let reference_fuel = reference_run.history.total_fuel();
+    let reference_operations = reference_run.history.calls();
+    ScenarioReport {
+        name: scenario.name.clone(),
+        file: scenario.file.clone(),
+        description: scenario.description.clone(),
+        seed: scenario.seed,
+        verdict,
+        checks,
+        first_divergence,
+        abort,
+        planned_operations: scenario.plan.call_count(),
+        operations,
+        fuel,
+        fuel_per_operation: fuel / operations.max(1) as u64,
+        reference_fuel,
+        reference_fuel_per_operation: reference_fuel / reference_operations.max(1) as u64,
+        peak_memory_bytes: run.peak_memory,
+        reference_peak_memory_bytes: reference_run.peak_memory,
+        output: String::new(),
         replay: replay_command(plugin, &scenario.name, scenario.seed),
         wall,
     }

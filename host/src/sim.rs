@@ -141,6 +141,15 @@ impl SimClock {
         self.workload_ms = self.workload_ms.saturating_add(ms);
     }
 
+    /// The plugin's clock read `reading` at the end of a call (it waited on
+    /// a dependency or slept): the workload's time moves on by as much. A
+    /// frozen clock stays frozen.
+    pub fn catch_up(&mut self, reading: u64) {
+        if self.frozen_at.is_none() && reading > self.reading() {
+            self.advance(reading - self.reading());
+        }
+    }
+
     pub fn apply(&mut self, fault: &Fault) {
         match fault {
             Fault::StepClock { ms } => {
@@ -228,14 +237,15 @@ impl<Out: Serialize> History<Out> {
 }
 
 impl<Out> History<Out> {
-    /// The outputs of the calls that returned, by call index.
-    pub fn outputs(&self) -> impl Iterator<Item = (usize, &Out)> {
+    /// The calls that returned: their entry (step and clock reading at the
+    /// call) with the call index and output.
+    pub fn returned(&self) -> impl Iterator<Item = (&Entry<Out>, usize, &Out)> {
         self.entries.iter().filter_map(|e| match &e.event {
             Event::Call {
                 call,
                 outcome: Outcome::Returned(out),
                 ..
-            } => Some((*call, out)),
+            } => Some((e, *call, out)),
             _ => None,
         })
     }
@@ -327,6 +337,9 @@ impl<'p, D: Driver> Sim<'p, D> {
                 let time_ms = self.clock.reading();
                 self.virtual_clock.set_ms(time_ms);
                 let (fuel, result) = self.driver.call(op).await;
+                // Time the call spent (dependency latency, sleeps) passes
+                // for the workload too.
+                self.clock.catch_up(self.virtual_clock.now_ms());
                 let outcome = match result {
                     Ok(out) => Outcome::Returned(out),
                     Err(abort) => {
@@ -352,6 +365,10 @@ impl<'p, D: Driver> Sim<'p, D> {
     /// Steps until the plan is done or the plugin aborts.
     pub async fn run(&mut self) {
         while self.step().await {}
+    }
+
+    pub fn history(&self) -> &History<D::Output> {
+        &self.history
     }
 
     pub fn driver(&self) -> &D {
@@ -388,6 +405,19 @@ mod tests {
         assert_eq!(clock.reading(), 15);
         clock.apply(&Fault::UnfreezeClock);
         assert_eq!(clock.reading(), 1_015);
+    }
+
+    #[test]
+    fn time_spent_inside_a_call_moves_the_workload_on_unless_frozen() {
+        let mut clock = SimClock::new(1_000);
+        clock.apply(&Fault::StepClock { ms: -100 });
+        clock.catch_up(1_400);
+        assert_eq!(clock.reading(), 1_400);
+        clock.catch_up(1_200);
+        assert_eq!(clock.reading(), 1_400);
+        clock.apply(&Fault::FreezeClock);
+        clock.catch_up(9_000);
+        assert_eq!(clock.reading(), 1_400);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod embedded {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrackId {
     RateLimiter,
+    Payments,
 }
 
 /// What the host knows about a track.
@@ -38,15 +39,26 @@ pub struct Track {
     scenarios: &'static [(&'static str, &'static str, &'static str)],
 }
 
-pub static TRACKS: &[Track] = &[Track {
-    id: TrackId::RateLimiter,
-    name: rate_limiter::NAME,
-    world: rate_limiter::WORLD,
-    export: rate_limiter::EXPORT,
-    wit: rate_limiter::WIT,
-    reference: rate_limiter::REFERENCE,
-    scenarios: embedded::RATE_LIMITER,
-}];
+pub static TRACKS: &[Track] = &[
+    Track {
+        id: TrackId::RateLimiter,
+        name: rate_limiter::NAME,
+        world: rate_limiter::WORLD,
+        export: rate_limiter::EXPORT,
+        wit: rate_limiter::WIT,
+        reference: rate_limiter::REFERENCE,
+        scenarios: embedded::RATE_LIMITER,
+    },
+    Track {
+        id: TrackId::Payments,
+        name: payments::NAME,
+        world: payments::WORLD,
+        export: payments::EXPORT,
+        wit: payments::WIT,
+        reference: payments::REFERENCE,
+        scenarios: embedded::PAYMENT_GATEWAY,
+    },
+];
 
 impl Track {
     /// Finds a track by name.

@@ -5,7 +5,7 @@ use owo_colors::OwoColorize;
 use crate::error::{Error, ExitCode, Result};
 use crate::plugin;
 use crate::sim::{Action, Event, History, Outcome, SeedTree};
-use crate::track::{TrackId, rate_limiter};
+use crate::track::{TrackId, payments, rate_limiter};
 
 use super::RunOptions;
 
@@ -48,60 +48,117 @@ impl ReplayCommand {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a current-thread runtime builds");
-        match plugin.track.id {
+        let replay = match plugin.track.id {
             TrackId::RateLimiter => {
                 let scenario = rate_limiter::scenario::Scenario::load(source, self.seed)?;
                 let seeds = SeedTree::new(scenario.seed);
-                let (run, reference_run, (checks, divergence)) = runtime.block_on(async {
+                runtime.block_on(async {
                     let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
                     let reference_run =
                         rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
-                    let evaluation =
+                    let (checks, divergence) =
                         rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run)
                             .await;
-                    (run, reference_run, evaluation)
-                });
-                if self.json {
-                    print!("{}", run.history.to_json_lines());
-                } else {
-                    anstream::println!(
-                        "{} scenario {} (seed {}) on {}: {}",
-                        "replaying".bold(),
-                        scenario.name.bold(),
-                        scenario.seed,
-                        plugin.path.display(),
-                        scenario.description
-                    );
-                    let focus = (!self.all && scenario.plan.call_count() > LONG)
-                        .then(|| divergence.as_ref().map_or(0, |d| d.call));
-                    print_trace(&scenario.plan, &run.history, &reference_run.history, focus);
-                    if !run.output.is_empty() {
-                        anstream::println!("{}", "plugin output:".bold());
-                        for line in run.output.lines() {
-                            anstream::println!("  | {line}");
-                        }
-                    }
-                    for check in &checks {
-                        let mark = match check.status {
-                            crate::check::Status::Pass => "✓".green().to_string(),
-                            crate::check::Status::Fail => "✗".red().to_string(),
-                            crate::check::Status::Skip => "-".dimmed().to_string(),
-                        };
-                        anstream::println!("{mark} {:<20} {}", check.name, check.message);
-                    }
-                }
-                let failed = run.history.abort().is_some()
-                    || checks
-                        .iter()
-                        .any(|c| c.status == crate::check::Status::Fail);
-                Ok(if failed {
-                    ExitCode::CheckFailed
-                } else {
-                    ExitCode::Pass
+                    self.show(
+                        Replayed {
+                            name: &scenario.name,
+                            description: &scenario.description,
+                            seed: scenario.seed,
+                            plan: &scenario.plan,
+                            plugin: &run.history,
+                            reference: &reference_run.history,
+                            output: &run.output,
+                            checks: &checks,
+                            divergence: divergence.as_ref(),
+                        },
+                        &plugin.path,
+                    )
                 })
             }
+            TrackId::Payments => {
+                let scenario = payments::scenario::Scenario::load(source, self.seed)?;
+                runtime.block_on(async {
+                    let run = payments::run(&plugin.sandbox, &scenario).await;
+                    let reference_run = payments::run(&reference.sandbox, &scenario).await;
+                    let (checks, divergence) = payments::evaluate(&scenario, &run, &reference_run);
+                    self.show(
+                        Replayed {
+                            name: &scenario.name,
+                            description: &scenario.description,
+                            seed: scenario.seed,
+                            plan: &scenario.plan,
+                            plugin: &run.history,
+                            reference: &reference_run.history,
+                            output: "",
+                            checks: &checks,
+                            divergence: divergence.as_ref(),
+                        },
+                        &plugin.path,
+                    )
+                })
+            }
+        };
+        Ok(replay)
+    }
+
+    /// Prints a replayed scenario and returns the exit code it deserves.
+    fn show<Op, Out>(&self, r: Replayed<'_, Op, Out>, path: &std::path::Path) -> ExitCode
+    where
+        Op: std::fmt::Display,
+        Out: std::fmt::Display + Clone + PartialEq + serde::Serialize,
+    {
+        if self.json {
+            print!("{}", r.plugin.to_json_lines());
+        } else {
+            anstream::println!(
+                "{} scenario {} (seed {}) on {}: {}",
+                "replaying".bold(),
+                r.name.bold(),
+                r.seed,
+                path.display(),
+                r.description
+            );
+            let focus = (!self.all && r.plan.call_count() > LONG)
+                .then(|| r.divergence.map_or(0, |d| d.call));
+            print_trace(r.plan, r.plugin, r.reference, focus);
+            if !r.output.is_empty() {
+                anstream::println!("{}", "plugin output:".bold());
+                for line in r.output.lines() {
+                    anstream::println!("  | {line}");
+                }
+            }
+            for check in r.checks {
+                let mark = match check.status {
+                    crate::check::Status::Pass => "✓".green().to_string(),
+                    crate::check::Status::Fail => "✗".red().to_string(),
+                    crate::check::Status::Skip => "-".dimmed().to_string(),
+                };
+                anstream::println!("{mark} {:<20} {}", check.name, check.message);
+            }
+        }
+        let failed = r.plugin.abort().is_some()
+            || r.checks
+                .iter()
+                .any(|c| c.status == crate::check::Status::Fail);
+        if failed {
+            ExitCode::CheckFailed
+        } else {
+            ExitCode::Pass
         }
     }
+}
+
+/// One replayed scenario, whatever its track.
+struct Replayed<'a, Op, Out> {
+    name: &'a str,
+    description: &'a str,
+    seed: u64,
+    plan: &'a crate::sim::Plan<Op>,
+    plugin: &'a History<Out>,
+    reference: &'a History<Out>,
+    output: &'a str,
+    checks: &'a [crate::check::CheckResult],
+    divergence: Option<&'a crate::check::Divergence>,
 }
 
 /// Prints the plan's steps with both runs' answers. With `focus`, only the

@@ -1,5 +1,410 @@
-//! Track `payment-gateway` (in progress, issue 3): a gateway between a shop
-//! and a flaky bank. So far: the host's mock bank.
+//! Track `payment-gateway` (issue 3, in progress): a gateway between a shop
+//! and a flaky bank. The host simulates the bank ([`bank`]) behind the
+//! plugin's `bank` import with the scenario's faults ([`dependency`]),
+//! keeps the durable store, crashes the plugin at import boundaries and
+//! replaces it (a fresh instance, `recover`, then the client's retry with
+//! the same idempotency key).
 
 pub mod bank;
+pub mod checks;
 pub mod dependency;
+pub mod model;
+pub mod scenario;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use wasmtime::Store;
+
+use self::bank::Bank;
+use self::dependency::BankSim;
+use self::model::{Answer, Labels, Op, Output, Payment, PaymentIds};
+use self::scenario::Scenario;
+use crate::bindings::payments::{Plugin, PluginPre, gateway as wit};
+use crate::sandbox::{
+    self, Abort, Dependencies, FuelPool, HostState, Meter, Sandbox, VirtualClock,
+};
+use crate::sim::{Driver, History, SeedTree, Sim};
+use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore};
+
+pub const NAME: &str = "payment-gateway";
+pub const WORLD: &str = "gauntlet:payments/plugin@0.1.0";
+pub const EXPORT: &str = "gauntlet:payments/gateway@0.1.0";
+pub const WIT: &[(&str, &str)] = &[
+    (
+        "payments.wit",
+        include_str!("../../../wit/payments/payments.wit"),
+    ),
+    (
+        "deps/harness/harness.wit",
+        include_str!("../../../wit/harness/harness.wit"),
+    ),
+];
+pub const REFERENCE: &[u8] = include_bytes!(env!("GAUNTLET_REFERENCE_PAYMENTS"));
+
+/// Crashes in a row while serving one request before the run is stopped:
+/// a scenario that crashes the gateway every time can never finish.
+const MAX_CRASHES_PER_REQUEST: u32 = 8;
+
+/// Serves a scenario's requests to a gateway, replacing it after each
+/// injected crash.
+pub struct GatewayDriver<'s> {
+    sandbox: &'s Sandbox,
+    seeds: SeedTree,
+    clock: VirtualClock,
+    meter: Meter,
+    durable: Arc<Mutex<DurableStore>>,
+    bank: Arc<Mutex<BankSim>>,
+    /// The live instance; `None` after a crash until the next request.
+    live: Option<(Store<HostState>, Plugin)>,
+    /// Whether the next instance replaces a crashed one (and so must
+    /// `recover` first).
+    replacing: bool,
+    labels: Labels,
+    step: u64,
+}
+
+impl<'s> GatewayDriver<'s> {
+    pub fn new(
+        sandbox: &'s Sandbox,
+        scenario: &Scenario,
+        clock: VirtualClock,
+        fuel: FuelPool,
+    ) -> Self {
+        let seeds = SeedTree::new(scenario.seed);
+        let bank = BankSim::new(
+            Bank::new(scenario.bank.clone()),
+            scenario.faults.clone(),
+            scenario.latency,
+            seeds,
+        );
+        GatewayDriver {
+            sandbox,
+            seeds,
+            clock,
+            meter: Meter::new(sandbox.limits(), fuel),
+            durable: Arc::new(Mutex::new(DurableStore::new(DEFAULT_QUOTA_BYTES))),
+            bank: Arc::new(Mutex::new(bank)),
+            live: None,
+            replacing: false,
+            labels: Labels::new(),
+            step: 0,
+        }
+    }
+
+    pub fn bank(&self) -> std::sync::MutexGuard<'_, BankSim> {
+        self.bank.lock().expect("bank lock")
+    }
+
+    pub fn durable(&self) -> std::sync::MutexGuard<'_, DurableStore> {
+        self.durable.lock().expect("durable store lock")
+    }
+
+    /// The live instance, made (and recovered, if it replaces a crashed
+    /// one) if need be. Returns the fuel burnt doing so.
+    async fn ensure_live(&mut self) -> Result<u64, Abort> {
+        if self.live.is_some() {
+            return Ok(0);
+        }
+        let mut store = self
+            .sandbox
+            .new_store_with(&self.seeds, &self.clock, self.durable.clone());
+        store.data_mut().set_dependencies(Dependencies {
+            bank: Some(self.bank.clone()),
+        });
+        let pre = PluginPre::new(self.sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
+            trap: crate::engine::first_line(&e),
+            guest_message: None,
+        })?;
+        let budget = self.meter.begin(&mut store);
+        let result = pre.instantiate_async(&mut store).await;
+        let (mut fuel, plugin) = self.meter.finish(&mut store, budget, result);
+        let plugin = plugin?;
+        if self.replacing {
+            let budget = self.meter.begin(&mut store);
+            let result = plugin
+                .gauntlet_payments_gateway()
+                .call_recover(&mut store)
+                .await;
+            let (spent, result) = self.meter.finish(&mut store, budget, result);
+            fuel += spent;
+            result?;
+            self.replacing = false;
+        }
+        self.live = Some((store, plugin));
+        Ok(fuel)
+    }
+
+    fn id_of(&self, label: &str) -> String {
+        self.labels
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| format!("unknown-payment-{label}"))
+    }
+
+    /// One attempt at `op` on the live instance.
+    async fn attempt(
+        &mut self,
+        op: &Op,
+    ) -> (u64, Result<Result<Answered, wit::PaymentError>, Abort>) {
+        let ids: Vec<String> = match op {
+            Op::Capture { payment, .. }
+            | Op::Void { payment, .. }
+            | Op::Refund { payment, .. }
+            | Op::Get { payment } => vec![self.id_of(payment)],
+            _ => Vec::new(),
+        };
+        let (store, plugin) = self.live.as_mut().expect("a live instance");
+        let gateway = plugin.gauntlet_payments_gateway();
+        let budget = self.meter.begin(store);
+        let result = match op {
+            Op::Authorize {
+                key,
+                order,
+                customer,
+                amount,
+                card,
+                ..
+            } => {
+                let request = wit::AuthorizeRequest {
+                    idempotency_key: key.clone(),
+                    order_id: order.clone(),
+                    customer_id: customer.clone(),
+                    amount: *amount,
+                    card: crate::bindings::payments::bank::Card {
+                        number: card.number.clone(),
+                        cvv: card.cvv.clone(),
+                        expiry_month: card.expiry_month,
+                        expiry_year: card.expiry_year,
+                    },
+                };
+                gateway
+                    .call_authorize(&mut *store, &request)
+                    .await
+                    .map(|r| r.map(|p| Answered::One(Box::new(p))))
+            }
+            Op::Capture { key, .. } => gateway
+                .call_capture(&mut *store, key, &ids[0])
+                .await
+                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
+            Op::Void { key, .. } => gateway
+                .call_void(&mut *store, key, &ids[0])
+                .await
+                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
+            Op::Refund { key, .. } => gateway
+                .call_refund(&mut *store, key, &ids[0])
+                .await
+                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
+            Op::Get { .. } => gateway
+                .call_get_payment(&mut *store, &ids[0])
+                .await
+                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
+            Op::ByOrder { order } => gateway
+                .call_payments_by_order(&mut *store, order)
+                .await
+                .map(|list| Ok(Answered::Many(list))),
+            Op::ByCustomer { customer } => gateway
+                .call_payments_by_customer(&mut *store, customer)
+                .await
+                .map(|list| Ok(Answered::Many(list))),
+        };
+        self.meter.finish(store, budget, result)
+    }
+
+    /// The end of a run: one more `recover` (on a fresh instance if the
+    /// last one crashed), then every labelled payment as the gateway
+    /// reports it.
+    pub async fn settle(
+        &mut self,
+    ) -> Result<BTreeMap<String, Option<(Payment, PaymentIds)>>, Abort> {
+        self.ensure_live().await?;
+        let (store, plugin) = self.live.as_mut().expect("a live instance");
+        let budget = self.meter.begin(store);
+        let result = plugin
+            .gauntlet_payments_gateway()
+            .call_recover(&mut *store)
+            .await;
+        self.meter.finish(store, budget, result).1?;
+        let mut payments = BTreeMap::new();
+        for (label, id) in self.labels.clone() {
+            let (store, plugin) = self.live.as_mut().expect("a live instance");
+            let budget = self.meter.begin(store);
+            let result = plugin
+                .gauntlet_payments_gateway()
+                .call_get_payment(&mut *store, &id)
+                .await;
+            let found = self.meter.finish(store, budget, result).1?;
+            payments.insert(label, found.ok().map(|p| model::payment(&p)));
+        }
+        Ok(payments)
+    }
+}
+
+enum Answered {
+    One(Box<wit::Payment>),
+    Many(Vec<wit::Payment>),
+}
+
+impl Driver for GatewayDriver<'_> {
+    type Op = Op;
+    type Output = Output;
+
+    async fn call(&mut self, op: &Op) -> (u64, Result<Output, Abort>) {
+        self.step += 1;
+        let (stats_before, ledger_before) = {
+            let mut bank = self.bank();
+            bank.begin_step(self.step);
+            (bank.stats, bank.bank.ledger().len())
+        };
+        let mut fuel = 0;
+        let mut crashes = 0;
+        let answered = loop {
+            match self.ensure_live().await {
+                Ok(spent) => fuel += spent,
+                Err(Abort::Crash { reason }) => {
+                    crashes += 1;
+                    self.live = None;
+                    self.replacing = true;
+                    if crashes > MAX_CRASHES_PER_REQUEST {
+                        return (fuel, Err(Abort::Crash { reason }));
+                    }
+                    continue;
+                }
+                Err(abort) => return (fuel, Err(abort)),
+            }
+            let (spent, result) = self.attempt(op).await;
+            fuel += spent;
+            match result {
+                Ok(answered) => break answered,
+                Err(Abort::Crash { reason }) => {
+                    crashes += 1;
+                    self.live = None;
+                    self.replacing = true;
+                    if crashes > MAX_CRASHES_PER_REQUEST {
+                        return (fuel, Err(Abort::Crash { reason }));
+                    }
+                }
+                Err(abort) => return (fuel, Err(abort)),
+            }
+        };
+        let (answer, ids, message) = match answered {
+            Ok(Answered::One(p)) => {
+                let (payment, ids) = model::payment(&p);
+                if let Op::Authorize {
+                    label: Some(label), ..
+                } = op
+                {
+                    self.labels.insert(label.clone(), ids.id.clone());
+                }
+                (Answer::Payment(payment), vec![ids], None)
+            }
+            Ok(Answered::Many(list)) => {
+                let (payments, ids) = list.iter().map(model::payment).unzip();
+                (Answer::Payments(payments), ids, None)
+            }
+            Err(e) => {
+                let message = match &e {
+                    wit::PaymentError::Other(text) => Some(text.clone()),
+                    _ => None,
+                };
+                (Answer::Error(model::error_kind(&e)), Vec::new(), message)
+            }
+        };
+        let bank = self.bank();
+        let output = Output {
+            answer,
+            ids,
+            message,
+            crashes,
+            bank_calls: bank.stats.calls - stats_before.calls,
+            waited_ms: bank.stats.waited_ms - stats_before.waited_ms,
+            ledger: (ledger_before, bank.bank.ledger().len()),
+        };
+        (fuel, Ok(output))
+    }
+}
+
+/// A finished run of one gateway on one scenario.
+pub struct Run {
+    pub history: History<Output>,
+    /// The bank at the end, with its ledger.
+    pub bank: BankSim,
+    /// Every labelled payment as the gateway reported it after a last
+    /// recovery pass (`None`: not found); `Err` if that pass aborted.
+    pub settled: Result<BTreeMap<String, Option<(Payment, PaymentIds)>>, Abort>,
+    /// The durable store at the end.
+    pub durable: DurableStore,
+    pub peak_memory: usize,
+}
+
+/// Runs `scenario` against fresh instances of the sandbox's component.
+pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
+    let clock = VirtualClock::default();
+    clock.set_ms(scenario.plan.start_ms);
+    let fuel = FuelPool::new(sandbox.limits().fuel_per_scenario);
+    let driver = GatewayDriver::new(sandbox, scenario, clock.clone(), fuel);
+    let mut sim = Sim::new(&scenario.plan, clock, driver);
+    sim.run().await;
+    let aborted = sim.history().abort().is_some();
+    let (mut driver, history) = sim.into_parts();
+    let settled = if aborted {
+        Err(history.abort().expect("aborted").1.clone())
+    } else {
+        driver.settle().await
+    };
+    let peak_memory = driver
+        .live
+        .as_ref()
+        .map_or(0, |(store, _)| sandbox::peak_memory(store));
+    let bank = driver.bank().clone();
+    let durable = driver.durable().clone();
+    Run {
+        history,
+        bank,
+        settled,
+        durable,
+        peak_memory,
+    }
+}
+
+/// Every check of the track on the plugin's run, and the diff of its
+/// normalised answers against the reference's.
+pub fn evaluate(
+    scenario: &Scenario,
+    plugin: &Run,
+    reference: &Run,
+) -> (
+    Vec<crate::check::CheckResult>,
+    Option<crate::check::Divergence>,
+) {
+    use crate::check::CheckResult;
+    let plan = &scenario.plan;
+    let mut results = vec![
+        checks::completes(plan, plugin),
+        checks::expectations(scenario, plugin),
+        checks::one_hold_per_payment(plan, plugin),
+        checks::idempotent_replay(plan, plugin),
+        checks::permanent_errors_once(plan, plugin),
+        checks::no_call_for_invalid_transition(plan, plugin),
+        checks::bank_agrees(plugin),
+    ];
+    let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);
+    results.push(match &divergence {
+        None => CheckResult::pass(
+            crate::diff::CHECK,
+            format!(
+                "{} answers identical to the reference",
+                plugin.history.calls()
+            ),
+        ),
+        Some(d) => CheckResult::fail(
+            crate::diff::CHECK,
+            Some(d.call),
+            format!(
+                "call {} {}: expected {}, got {}",
+                d.call, d.operation, d.expected, d.actual
+            ),
+        ),
+    });
+    (results, divergence)
+}

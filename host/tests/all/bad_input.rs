@@ -145,10 +145,10 @@ fn an_unknown_scenario_name_is_refused() {
 }
 
 #[test]
-fn an_unknown_track_is_refused() {
+fn an_unknown_track_is_refused_with_the_known_ones() {
     refuses(
-        &["wit", "payment-gatway"],
-        "unknown track `payment-gatway` (known: rate-limiter)",
+        &["wit", "rate-limitter"],
+        "unknown track `rate-limitter` (known: rate-limiter, payment-gateway)",
     );
 }
 

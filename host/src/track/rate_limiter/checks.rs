@@ -19,7 +19,7 @@ use super::model::{Algorithm, Config, Decision, NEVER, Op, Output};
 use super::scenario::Scenario;
 use crate::check::CheckResult;
 use crate::sandbox::{Abort, FuelPool, Sandbox, VirtualClock};
-use crate::sim::{Driver, History, Plan, SeedTree};
+use crate::sim::{Action, Driver, History, Plan, SeedTree};
 
 pub const COMPLETES: &str = "completes";
 pub const EXPECTATIONS: &str = "expectations";
@@ -53,12 +53,14 @@ pub struct View<'a> {
 
 /// Joins the plan's calls with the outputs the plugin returned.
 pub fn views<'a>(plan: &'a Plan<Op>, history: &'a History<Output>) -> Vec<View<'a>> {
-    let calls = plan.calls();
     let mut views = Vec::new();
     let mut config: Option<(usize, &Config)> = None;
     let mut high_water = 0;
-    for (call, output) in history.outputs() {
-        let (time_ms, op) = calls[call];
+    for (entry, call, output) in history.returned() {
+        let time_ms = entry.time_ms;
+        let Some(Action::Call(op)) = plan.actions.get(entry.step) else {
+            continue;
+        };
         if let Op::Check { .. } = op {
             high_water = high_water.max(time_ms);
         }
@@ -600,7 +602,7 @@ async fn compare_alone(probes: &Probes<'_>, views: &[View<'_>], keys: Vec<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Action, Entry, Event, Outcome};
+    use crate::sim::{Entry, Event, Outcome};
 
     fn config(algorithm: Algorithm) -> Config {
         Config {
@@ -657,20 +659,40 @@ mod tests {
             start_ms: 0,
             actions,
         };
-        let mut history = History::default();
-        let outputs = std::iter::once(Output::Configured(Ok(()))).chain(outputs);
-        for (call, ((time_ms, _), output)) in plan.calls().into_iter().zip(outputs).enumerate() {
-            history.entries.push(Entry {
-                step: 0,
-                time_ms,
-                event: Event::Call {
-                    call,
-                    fuel: 0,
-                    outcome: Outcome::Returned(output),
-                },
-            });
-        }
+        let outputs: Vec<Output> = std::iter::once(Output::Configured(Ok(())))
+            .chain(outputs)
+            .collect();
+        let history = history_for(&plan, outputs);
         (plan, history)
+    }
+
+    /// The history of a run of `plan` that answered its calls with
+    /// `outputs`, each at the step and clock reading the plan gives it.
+    fn history_for(plan: &Plan<Op>, outputs: Vec<Output>) -> History<Output> {
+        let mut history = History::default();
+        let mut clock = crate::sim::SimClock::new(plan.start_ms);
+        let mut outputs = outputs.into_iter();
+        let mut call = 0;
+        for (step, action) in plan.actions.iter().enumerate() {
+            match action {
+                Action::Advance(ms) => clock.advance(*ms),
+                Action::Fault(fault) => clock.apply(fault),
+                Action::Call(_) => {
+                    let Some(output) = outputs.next() else { break };
+                    history.entries.push(Entry {
+                        step,
+                        time_ms: clock.reading(),
+                        event: Event::Call {
+                            call,
+                            fuel: 0,
+                            outcome: Outcome::Returned(output),
+                        },
+                    });
+                    call += 1;
+                }
+            }
+        }
+        history
     }
 
     #[test]
@@ -771,18 +793,25 @@ mod tests {
 
     #[test]
     fn views_track_the_effective_time_across_a_step_back() {
-        let mut plan = run(
+        let (mut plan, _) = run(
             Algorithm::FixedWindow {
                 limit: 5,
                 window_ms: 1_000,
             },
             &[(100, "a", 1), (0, "a", 1)],
-            vec![decision(true, 5), decision(true, 5)],
+            vec![],
         );
-        plan.0
-            .actions
+        plan.actions
             .insert(3, Action::Fault(crate::sim::Fault::StepClock { ms: -50 }));
-        let views = views(&plan.0, &plan.1);
+        let history = history_for(
+            &plan,
+            vec![
+                Output::Configured(Ok(())),
+                decision(true, 5),
+                decision(true, 5),
+            ],
+        );
+        let views = views(&plan, &history);
         assert_eq!(views[2].time_ms, 50);
         assert_eq!(views[2].effective_ms, 100);
     }

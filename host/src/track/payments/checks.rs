@@ -1,0 +1,310 @@
+//! The payment-gateway track's invariants, computed by the host from the
+//! client's requests, the gateway's answers and the mock bank's ledger.
+//!
+//! - `completes`: no trap, fuel or memory abort (injected crashes are
+//!   recovered by the driver and do not count).
+//! - `expectations`: every scripted expectation holds.
+//! - `one-hold-per-payment`: the requests of one authorize idempotency key
+//!   cause at most one hold at the bank, whatever faults and crashes.
+//! - `idempotent-replay`: a request repeated with its key gets the first
+//!   answer and causes no bank effect.
+//! - `permanent-errors-once`: a permanent error costs one bank call.
+//! - `no-call-for-invalid-transition`: an invalid transition is refused
+//!   without calling the bank.
+//! - `bank-agrees`: after the run and a recovery pass, every payment's state
+//!   agrees with the bank, no hold is orphaned, and balances reconcile.
+
+use std::collections::BTreeMap;
+
+use super::Run;
+use super::bank::{AuthorizationStatus, Effect, Operation};
+use super::model::{Answer, Op, Output, PERMANENT_ERRORS};
+use super::scenario::Scenario;
+use crate::check::CheckResult;
+use crate::sim::{Action, Plan};
+
+pub const COMPLETES: &str = "completes";
+pub const EXPECTATIONS: &str = "expectations";
+pub const ONE_HOLD: &str = "one-hold-per-payment";
+pub const IDEMPOTENT_REPLAY: &str = "idempotent-replay";
+pub const PERMANENT_ONCE: &str = "permanent-errors-once";
+pub const NO_CALL_FOR_INVALID: &str = "no-call-for-invalid-transition";
+pub const BANK_AGREES: &str = "bank-agrees";
+
+/// The requests that returned, with their call index.
+fn answered<'a>(plan: &'a Plan<Op>, run: &'a Run) -> Vec<(usize, &'a Op, &'a Output)> {
+    run.history
+        .returned()
+        .filter_map(|(entry, call, output)| match plan.actions.get(entry.step) {
+            Some(Action::Call(op)) => Some((call, op, output)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
+    match run.history.abort() {
+        None => CheckResult::pass(COMPLETES, format!("{} requests", run.history.calls())),
+        Some((call, abort)) => {
+            let op = plan
+                .calls()
+                .get(call)
+                .map(|(_, op)| op.to_string())
+                .unwrap_or_default();
+            CheckResult::fail(
+                COMPLETES,
+                Some(call),
+                format!("call {call} {op}: the plugin {abort}"),
+            )
+        }
+    }
+}
+
+pub fn expectations(scenario: &Scenario, run: &Run) -> CheckResult {
+    let answers: BTreeMap<usize, (&Op, &Output)> = answered(&scenario.plan, run)
+        .into_iter()
+        .map(|(call, op, out)| (call, (op, out)))
+        .collect();
+    let mut checked = 0;
+    for (call, (expect, line)) in &scenario.expectations {
+        let Some((op, output)) = answers.get(call) else {
+            continue;
+        };
+        checked += 1;
+        if let Some(why) = expect.mismatch(&output.answer) {
+            return CheckResult::fail(
+                EXPECTATIONS,
+                Some(*call),
+                format!("{}:{line}: call {call} {op}: {why}", scenario.file),
+            );
+        }
+    }
+    CheckResult::pass(EXPECTATIONS, format!("{checked} expectations held"))
+}
+
+pub fn one_hold_per_payment(plan: &Plan<Op>, run: &Run) -> CheckResult {
+    let ledger = run.bank.bank.ledger();
+    let mut holds: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (call, op, output) in answered(plan, run) {
+        let Op::Authorize { key, .. } = op else {
+            continue;
+        };
+        let fresh = ledger[output.ledger.0..output.ledger.1]
+            .iter()
+            .filter(|e| matches!(e.effect, Some(Effect::Hold { .. })))
+            .count();
+        let seen = holds.entry(key).or_insert((0, call));
+        seen.0 += fresh;
+        if seen.0 > 1 {
+            return CheckResult::fail(
+                ONE_HOLD,
+                Some(call),
+                format!(
+                    "call {call} {op}: requests with key {key:?} have placed {} holds at the bank, the first at call {}",
+                    seen.0, seen.1
+                ),
+            );
+        }
+    }
+    CheckResult::pass(
+        ONE_HOLD,
+        format!("{} authorize keys, at most one hold each", holds.len()),
+    )
+}
+
+pub fn idempotent_replay(plan: &Plan<Op>, run: &Run) -> CheckResult {
+    let ledger = run.bank.bank.ledger();
+    // The first answer to each (request, key), unless it was transient.
+    let mut first: BTreeMap<String, (usize, &Answer)> = BTreeMap::new();
+    let mut replays = 0;
+    for (call, op, output) in answered(plan, run) {
+        if op.key().is_none() {
+            continue;
+        }
+        let mut request = op.clone();
+        if let Op::Authorize { label, .. } = &mut request {
+            *label = None;
+        }
+        let request = serde_json::to_string(&request).expect("a request serialises");
+        match first.get(&request) {
+            Some((first_call, answer)) => {
+                replays += 1;
+                if **answer != output.answer {
+                    return CheckResult::fail(
+                        IDEMPOTENT_REPLAY,
+                        Some(call),
+                        format!(
+                            "call {call} {op} repeats call {first_call}: it answered {}, the first time {answer}",
+                            output.answer
+                        ),
+                    );
+                }
+                if let Some(e) = ledger[output.ledger.0..output.ledger.1]
+                    .iter()
+                    .find(|e| e.effect.is_some())
+                {
+                    return CheckResult::fail(
+                        IDEMPOTENT_REPLAY,
+                        Some(call),
+                        format!(
+                            "call {call} {op} repeats call {first_call}, yet the bank did a new {}",
+                            e.operation()
+                        ),
+                    );
+                }
+            }
+            None => {
+                if output.answer != Answer::Error("bank-unavailable".into()) {
+                    first.insert(request, (call, &output.answer));
+                }
+            }
+        }
+    }
+    CheckResult::pass(
+        IDEMPOTENT_REPLAY,
+        format!("{replays} repeated requests answered alike"),
+    )
+}
+
+pub fn permanent_errors_once(plan: &Plan<Op>, run: &Run) -> CheckResult {
+    let ledger = run.bank.bank.ledger();
+    let mut seen = 0;
+    for (call, op, output) in answered(plan, run) {
+        let Answer::Error(kind) = &output.answer else {
+            continue;
+        };
+        if !PERMANENT_ERRORS.contains(&kind.as_str()) {
+            continue;
+        }
+        seen += 1;
+        let tries = ledger[output.ledger.0..output.ledger.1]
+            .iter()
+            .filter(|e| e.operation() == Operation::Authorize && !e.replay)
+            .count();
+        if tries > 1 {
+            return CheckResult::fail(
+                PERMANENT_ONCE,
+                Some(call),
+                format!(
+                    "call {call} {op}: the bank said {kind}, a permanent error, yet it was asked {tries} times"
+                ),
+            );
+        }
+    }
+    CheckResult::pass(
+        PERMANENT_ONCE,
+        format!("{seen} permanent errors, one bank call at most each"),
+    )
+}
+
+pub fn no_call_for_invalid_transition(plan: &Plan<Op>, run: &Run) -> CheckResult {
+    let mut seen = 0;
+    for (call, op, output) in answered(plan, run) {
+        let Answer::Error(kind) = &output.answer else {
+            continue;
+        };
+        if !kind.starts_with("invalid-transition") {
+            continue;
+        }
+        seen += 1;
+        if output.bank_calls > 0 {
+            return CheckResult::fail(
+                NO_CALL_FOR_INVALID,
+                Some(call),
+                format!(
+                    "call {call} {op}: refused as {kind}, but only after {} bank call(s)",
+                    output.bank_calls
+                ),
+            );
+        }
+    }
+    CheckResult::pass(
+        NO_CALL_FOR_INVALID,
+        format!("{seen} invalid transitions, no bank call"),
+    )
+}
+
+pub fn bank_agrees(run: &Run) -> CheckResult {
+    let settled = match &run.settled {
+        Ok(settled) => settled,
+        Err(abort) => {
+            return CheckResult::skip(BANK_AGREES, format!("no recovery pass: the plugin {abort}"));
+        }
+    };
+    let bank = &run.bank.bank;
+    let problems = bank.reconcile();
+    if let Some(problem) = problems.first() {
+        return CheckResult::fail(
+            BANK_AGREES,
+            None,
+            format!("the bank's books do not reconcile: {problem}"),
+        );
+    }
+    let mut referenced = std::collections::BTreeSet::new();
+    for (label, payment) in settled {
+        let Some((payment, ids)) = payment else {
+            continue;
+        };
+        let fail = |why: String| {
+            CheckResult::fail(
+                BANK_AGREES,
+                None,
+                format!(
+                    "payment {label} ({}) is {} at the gateway, but {why}",
+                    ids.id, payment.state
+                ),
+            )
+        };
+        let status = ids
+            .authorization_id
+            .as_deref()
+            .map(|id| (id, bank.authorization_status(id)));
+        if let Some((id, _)) = status {
+            referenced.insert(id.to_string());
+        }
+        match (payment.state.as_str(), status) {
+            (_, Some((id, None))) => return fail(format!("the bank knows no authorization {id}")),
+            ("authorized", Some((id, Some(s)))) if s != AuthorizationStatus::Active => {
+                return fail(format!("the bank's authorization {id} is {s:?}"));
+            }
+            ("captured" | "refunded", Some((id, Some(s))))
+                if s != AuthorizationStatus::Captured =>
+            {
+                return fail(format!("the bank's authorization {id} is {s:?}"));
+            }
+            ("voided", Some((id, Some(s)))) if s != AuthorizationStatus::Voided => {
+                return fail(format!("the bank's authorization {id} is {s:?}"));
+            }
+            ("authorized" | "captured" | "voided" | "refunded", None) => {
+                return fail("it names no bank authorization".to_string());
+            }
+            _ => {}
+        }
+        if payment.state == "refunded"
+            && let Some(capture) = &ids.capture_id
+            && bank.refund_of(capture).is_none()
+        {
+            return fail(format!("the bank has no refund of capture {capture}"));
+        }
+    }
+    // A hold the gateway does not know of is money held for nothing.
+    for (authorization, status) in bank.authorizations() {
+        if status == AuthorizationStatus::Active && !referenced.contains(&authorization.id) {
+            return CheckResult::fail(
+                BANK_AGREES,
+                None,
+                format!(
+                    "the bank holds {} cents on card {} under authorization {}, which no payment of the gateway names",
+                    authorization.amount, authorization.card_number, authorization.id
+                ),
+            );
+        }
+    }
+    CheckResult::pass(
+        BANK_AGREES,
+        format!(
+            "{} payments agree with the bank; balances reconcile",
+            settled.len()
+        ),
+    )
+}
