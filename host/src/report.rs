@@ -85,6 +85,21 @@ impl Reporter for Human {
             megabytes(r.peak_memory_bytes),
             r.wall,
         );
+        if let Some(d) = &r.dependency {
+            anstream::println!(
+                "         {}: {} calls, {} ms waited{} (reference: {} calls, {} ms)",
+                d.name,
+                d.calls,
+                d.waited_ms,
+                if d.crashes > 0 {
+                    format!(", {} crashes recovered", d.crashes)
+                } else {
+                    String::new()
+                },
+                d.reference_calls,
+                d.reference_waited_ms
+            );
+        }
         if r.verdict == Verdict::Pass {
             return;
         }

@@ -38,6 +38,9 @@ pub struct ScenarioReport {
     pub reference_fuel_per_operation: u64,
     pub peak_memory_bytes: usize,
     pub reference_peak_memory_bytes: usize,
+    /// For tracks with simulated dependencies: the calls the plugin made to
+    /// them and the virtual time it spent waiting, beside the reference's.
+    pub dependency: Option<DependencyReport>,
     /// The plugin's output (stdout, stderr, log), as much as was kept.
     pub output: String,
     /// The command that replays this scenario step by step.
@@ -45,6 +48,18 @@ pub struct ScenarioReport {
     /// Wall-clock time of the plugin's run (not deterministic; not compared).
     #[serde(skip)]
     pub wall: Duration,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct DependencyReport {
+    /// The dependency, e.g. `bank`.
+    pub name: &'static str,
+    pub calls: u64,
+    pub waited_ms: u64,
+    /// Crashes injected into the plugin (each recovered by a fresh instance).
+    pub crashes: u64,
+    pub reference_calls: u64,
+    pub reference_waited_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -223,6 +238,7 @@ async fn rate_limiter_scenario(
         reference_fuel_per_operation: reference_fuel / reference_operations.max(1) as u64,
         peak_memory_bytes: run.peak_memory,
         reference_peak_memory_bytes: reference_run.peak_memory,
+        dependency: None,
         output: run.output,
         replay: replay_command(plugin, &scenario.name, scenario.seed),
         wall,
@@ -266,6 +282,14 @@ async fn payments_scenario(
         reference_fuel_per_operation: reference_fuel / reference_operations.max(1) as u64,
         peak_memory_bytes: run.peak_memory,
         reference_peak_memory_bytes: reference_run.peak_memory,
+        dependency: Some(DependencyReport {
+            name: "bank",
+            calls: run.bank.stats.calls,
+            waited_ms: run.bank.stats.waited_ms,
+            crashes: run.crashes(),
+            reference_calls: reference_run.bank.stats.calls,
+            reference_waited_ms: reference_run.bank.stats.waited_ms,
+        }),
         output: String::new(),
         replay: replay_command(plugin, &scenario.name, scenario.seed),
         wall,

@@ -337,6 +337,16 @@ pub struct Run {
     pub peak_memory: usize,
 }
 
+impl Run {
+    /// Crashes injected while serving the requests.
+    pub fn crashes(&self) -> u64 {
+        self.history
+            .returned()
+            .map(|(_, _, o)| u64::from(o.crashes))
+            .sum()
+    }
+}
+
 /// Runs `scenario` against fresh instances of the sandbox's component.
 pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
     let clock = VirtualClock::default();
