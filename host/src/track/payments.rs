@@ -394,6 +394,7 @@ pub fn evaluate(
         checks::expectations(scenario, plugin),
         checks::one_hold_per_payment(plan, plugin),
         checks::idempotent_replay(plan, plugin),
+        checks::key_reuse_refused(plan, plugin),
         checks::permanent_errors_once(plan, plugin),
         checks::no_call_for_invalid_transition(plan, plugin),
         checks::bank_agrees(plugin),

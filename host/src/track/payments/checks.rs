@@ -8,6 +8,9 @@
 //!   cause at most one hold at the bank, whatever faults and crashes.
 //! - `idempotent-replay`: a request repeated with its key gets the first
 //!   answer and causes no bank effect.
+//! - `key-reuse-refused`: a key used again for the same operation with
+//!   other parameters is refused (`idempotency-key-reused`), with no bank
+//!   effect.
 //! - `permanent-errors-once`: a permanent error costs one bank call.
 //! - `no-call-for-invalid-transition`: an invalid transition is refused
 //!   without calling the bank.
@@ -27,6 +30,7 @@ pub const COMPLETES: &str = "completes";
 pub const EXPECTATIONS: &str = "expectations";
 pub const ONE_HOLD: &str = "one-hold-per-payment";
 pub const IDEMPOTENT_REPLAY: &str = "idempotent-replay";
+pub const KEY_REUSE_REFUSED: &str = "key-reuse-refused";
 pub const PERMANENT_ONCE: &str = "permanent-errors-once";
 pub const NO_CALL_FOR_INVALID: &str = "no-call-for-invalid-transition";
 pub const BANK_AGREES: &str = "bank-agrees";
@@ -164,6 +168,53 @@ pub fn idempotent_replay(plan: &Plan<Op>, run: &Run) -> CheckResult {
         IDEMPOTENT_REPLAY,
         format!("{replays} repeated requests answered alike"),
     )
+}
+
+pub fn key_reuse_refused(plan: &Plan<Op>, run: &Run) -> CheckResult {
+    let ledger = run.bank.bank.ledger();
+    // The parameters each (operation, key) was first used with.
+    let mut first: BTreeMap<(&str, &str), (usize, String)> = BTreeMap::new();
+    let mut reused = 0;
+    for (call, op, output) in answered(plan, run) {
+        let Some(key) = op.key() else {
+            continue;
+        };
+        let mut request = op.clone();
+        if let Op::Authorize { label, .. } = &mut request {
+            *label = None;
+        }
+        let request = serde_json::to_string(&request).expect("a request serialises");
+        match first.get(&(op.name(), key)) {
+            None => {
+                first.insert((op.name(), key), (call, request));
+            }
+            Some((first_call, params)) if *params != request => {
+                reused += 1;
+                if output.answer != Answer::Error("idempotency-key-reused".into()) {
+                    return CheckResult::fail(
+                        KEY_REUSE_REFUSED,
+                        Some(call),
+                        format!(
+                            "call {call} {op} reuses the key of call {first_call} with other parameters, yet it was answered {}",
+                            output.answer
+                        ),
+                    );
+                }
+                if ledger[output.ledger.0..output.ledger.1]
+                    .iter()
+                    .any(|e| e.effect.is_some())
+                {
+                    return CheckResult::fail(
+                        KEY_REUSE_REFUSED,
+                        Some(call),
+                        format!("call {call} {op} was refused, yet the bank did something for it"),
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    CheckResult::pass(KEY_REUSE_REFUSED, format!("{reused} reused keys refused"))
 }
 
 pub fn permanent_errors_once(plan: &Plan<Op>, run: &Run) -> CheckResult {
