@@ -61,3 +61,22 @@ fn the_seed_reaches_the_plugin_only_through_its_own_children() {
         SeedTree::new(43).child_seed("workload")
     );
 }
+
+#[test]
+fn every_payment_scenario_replays_byte_for_byte() {
+    use gauntlet::track::payments;
+    let track = Track::named("payment-gateway").unwrap();
+    let reference = reference("payment-gateway");
+    let rt = runtime();
+    for source in track.scenarios() {
+        let scenario = payments::scenario::Scenario::load(&source, None).unwrap();
+        let first = rt.block_on(payments::run(&reference.sandbox, &scenario));
+        let second = rt.block_on(payments::run(&reference.sandbox, &scenario));
+        let (a, b) = (first.history.to_json_lines(), second.history.to_json_lines());
+        assert!(!a.is_empty());
+        assert!(a == b, "scenario {} replayed differently", scenario.name);
+        let ledger = |run: &payments::Run| serde_json::to_string(run.bank.bank.ledger()).unwrap();
+        assert_eq!(ledger(&first), ledger(&second), "scenario {}", scenario.name);
+        assert_eq!(first.durable, second.durable, "scenario {}", scenario.name);
+    }
+}
