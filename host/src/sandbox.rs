@@ -20,7 +20,7 @@ use wasmtime_wasi::{
 
 use crate::bindings::harness;
 use crate::sim::SeedTree;
-use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore, StoreError};
+use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore, StoreError, StoreFault, StoreFaults};
 
 /// What one plugin instance may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -331,6 +331,28 @@ impl HostState {
         &self.clock
     }
 
+    /// Applies a write to the durable store, crashing around it if the
+    /// scenario says so.
+    fn write<T>(&mut self, apply: impl FnOnce(&mut DurableStore) -> T) -> wasmtime::Result<T> {
+        let fault = self
+            .dependencies
+            .store_faults
+            .as_ref()
+            .and_then(|f| f.lock().expect("store faults lock").next_write());
+        match fault {
+            Some(StoreFault::CrashBeforeWrite) => Err(wasmtime::Error::new(InjectedCrash(
+                "before a store write".into(),
+            ))),
+            Some(StoreFault::CrashAfterWrite) => {
+                apply(&mut self.durable());
+                Err(wasmtime::Error::new(InjectedCrash(
+                    "after a store write, before the plugin saw it return".into(),
+                )))
+            }
+            None => Ok(apply(&mut self.durable())),
+        }
+    }
+
     fn durable(&self) -> std::sync::MutexGuard<'_, DurableStore> {
         self.durable.lock().expect("durable store lock")
     }
@@ -346,12 +368,11 @@ impl harness::store::Host for HostState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), harness::store::StoreError>> {
-        Ok(self.durable().put(&key, value).map_err(Into::into))
+        self.write(|store| store.put(&key, value).map_err(Into::into))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.durable().delete(&key);
-        Ok(())
+        self.write(|store| store.delete(&key))
     }
 
     async fn transact(
@@ -364,10 +385,7 @@ impl harness::store::Host for HostState {
             .map(|c| (c.key, c.expected))
             .collect();
         let writes: Vec<_> = writes.into_iter().map(|w| (w.key, w.value)).collect();
-        Ok(self
-            .durable()
-            .transact(&conditions, &writes)
-            .map_err(Into::into))
+        self.write(|store| store.transact(&conditions, &writes).map_err(Into::into))
     }
 
     async fn scan(
@@ -388,6 +406,8 @@ impl harness::store::Host for HostState {
 pub struct Dependencies {
     /// The payment-gateway track's bank.
     pub bank: Option<Arc<Mutex<crate::track::payments::dependency::BankSim>>>,
+    /// Crashes to inject at writes to the durable store.
+    pub store_faults: Option<Arc<Mutex<StoreFaults>>>,
 }
 
 /// The error an import returns to crash the plugin at that boundary: the

@@ -162,6 +162,83 @@ impl DurableStore {
     }
 }
 
+/// A crash the host can inject at a write to the durable store (a `put`,
+/// `delete` or `transact`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreFault {
+    /// The plugin crashes before the write reaches the store.
+    CrashBeforeWrite,
+    /// The write is applied, then the plugin crashes before it returns.
+    CrashAfterWrite,
+}
+
+/// When a store fault applies: the Nth write of the run (1-based), or each
+/// write with a probability in parts per million, drawn from a hash of
+/// (seed, client step, write within the step).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteTrigger {
+    Nth(u64),
+    Seeded { ppm: u32 },
+}
+
+/// The store faults of a run, and the writes counted so far.
+#[derive(Clone, Debug)]
+pub struct StoreFaults {
+    rules: Vec<(WriteTrigger, StoreFault)>,
+    seeds: crate::sim::SeedTree,
+    writes: u64,
+    step: u64,
+    in_step: u64,
+    /// Every fault injected: (client step, fault).
+    pub injected: Vec<(u64, StoreFault)>,
+}
+
+impl StoreFaults {
+    pub fn new(rules: Vec<(WriteTrigger, StoreFault)>, seeds: crate::sim::SeedTree) -> Self {
+        StoreFaults {
+            rules,
+            seeds,
+            writes: 0,
+            step: 0,
+            in_step: 0,
+            injected: Vec::new(),
+        }
+    }
+
+    pub fn begin_step(&mut self, step: u64) {
+        self.step = step;
+        self.in_step = 0;
+    }
+
+    /// No more faults (the end-of-run recovery pass runs without).
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    /// Counts a write and says whether to crash around it.
+    pub fn next_write(&mut self) -> Option<StoreFault> {
+        use rand::RngExt;
+        self.writes += 1;
+        self.in_step += 1;
+        let fault = self.rules.iter().find_map(|(trigger, fault)| {
+            let applies = match trigger {
+                WriteTrigger::Nth(n) => *n == self.writes,
+                WriteTrigger::Seeded { ppm } => {
+                    let purpose = format!("store/{}/{}", self.step, self.in_step);
+                    self.seeds.rng(&purpose).random_range(0..1_000_000u32) < *ppm
+                }
+            };
+            applies.then_some(*fault)
+        });
+        if let Some(fault) = fault {
+            self.injected.push((self.step, fault));
+        }
+        fault
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +305,29 @@ mod tests {
             Ok(true)
         );
         assert_eq!(store.bytes(), 9);
+    }
+
+    #[test]
+    fn store_faults_hit_the_nth_write_or_a_seeded_share() {
+        let seeds = crate::sim::SeedTree::new(3);
+        let mut nth = StoreFaults::new(
+            vec![(WriteTrigger::Nth(2), StoreFault::CrashAfterWrite)],
+            seeds,
+        );
+        assert_eq!(nth.next_write(), None);
+        assert_eq!(nth.next_write(), Some(StoreFault::CrashAfterWrite));
+        assert_eq!(nth.next_write(), None);
+        let rule = vec![(
+            WriteTrigger::Seeded { ppm: 500_000 },
+            StoreFault::CrashBeforeWrite,
+        )];
+        let mut a = StoreFaults::new(rule.clone(), seeds);
+        let mut b = StoreFaults::new(rule, seeds);
+        a.begin_step(7);
+        b.begin_step(7);
+        let draws: Vec<_> = (0..32).map(|_| a.next_write()).collect();
+        assert_eq!(draws, (0..32).map(|_| b.next_write()).collect::<Vec<_>>());
+        assert!(draws.iter().any(Option::is_some) && draws.iter().any(Option::is_none));
     }
 
     #[test]

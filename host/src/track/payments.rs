@@ -25,7 +25,7 @@ use crate::sandbox::{
     self, Abort, Dependencies, FuelPool, HostState, Meter, Sandbox, VirtualClock,
 };
 use crate::sim::{Driver, History, SeedTree, Sim};
-use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore};
+use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore, StoreFaults};
 
 pub const NAME: &str = "payment-gateway";
 pub const WORLD: &str = "gauntlet:payments/plugin@0.1.0";
@@ -55,6 +55,7 @@ pub struct GatewayDriver<'s> {
     meter: Meter,
     durable: Arc<Mutex<DurableStore>>,
     bank: Arc<Mutex<BankSim>>,
+    store_faults: Arc<Mutex<StoreFaults>>,
     /// The live instance; `None` after a crash until the next request.
     live: Option<(Store<HostState>, Plugin)>,
     /// Whether the next instance replaces a crashed one (and so must
@@ -85,6 +86,10 @@ impl<'s> GatewayDriver<'s> {
             meter: Meter::new(sandbox.limits(), fuel),
             durable: Arc::new(Mutex::new(DurableStore::new(DEFAULT_QUOTA_BYTES))),
             bank: Arc::new(Mutex::new(bank)),
+            store_faults: Arc::new(Mutex::new(StoreFaults::new(
+                scenario.store_faults.clone(),
+                seeds,
+            ))),
             live: None,
             replacing: false,
             labels: Labels::new(),
@@ -111,6 +116,7 @@ impl<'s> GatewayDriver<'s> {
             .new_store_with(&self.seeds, &self.clock, self.durable.clone());
         store.data_mut().set_dependencies(Dependencies {
             bank: Some(self.bank.clone()),
+            store_faults: Some(self.store_faults.clone()),
         });
         let pre = PluginPre::new(self.sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
             trap: crate::engine::first_line(&e),
@@ -211,12 +217,14 @@ impl<'s> GatewayDriver<'s> {
         self.meter.finish(store, budget, result)
     }
 
-    /// The end of a run: one more `recover` (on a fresh instance if the
-    /// last one crashed), then every labelled payment as the gateway
+    /// The end of a run: faults off, one more `recover` (on a fresh instance
+    /// if the last one crashed), then every labelled payment as the gateway
     /// reports it.
     pub async fn settle(
         &mut self,
     ) -> Result<BTreeMap<String, Option<(Payment, PaymentIds)>>, Abort> {
+        self.bank().clear_faults();
+        self.store_faults.lock().expect("store faults lock").clear();
         self.ensure_live().await?;
         let (store, plugin) = self.live.as_mut().expect("a live instance");
         let budget = self.meter.begin(store);
@@ -256,6 +264,10 @@ impl Driver for GatewayDriver<'_> {
             bank.begin_step(self.step);
             (bank.stats, bank.bank.ledger().len())
         };
+        self.store_faults
+            .lock()
+            .expect("store faults lock")
+            .begin_step(self.step);
         let mut fuel = 0;
         let mut crashes = 0;
         let answered = loop {

@@ -72,11 +72,19 @@ fn every_payment_scenario_replays_byte_for_byte() {
         let scenario = payments::scenario::Scenario::load(&source, None).unwrap();
         let first = rt.block_on(payments::run(&reference.sandbox, &scenario));
         let second = rt.block_on(payments::run(&reference.sandbox, &scenario));
-        let (a, b) = (first.history.to_json_lines(), second.history.to_json_lines());
+        let (a, b) = (
+            first.history.to_json_lines(),
+            second.history.to_json_lines(),
+        );
         assert!(!a.is_empty());
         assert!(a == b, "scenario {} replayed differently", scenario.name);
         let ledger = |run: &payments::Run| serde_json::to_string(run.bank.bank.ledger()).unwrap();
-        assert_eq!(ledger(&first), ledger(&second), "scenario {}", scenario.name);
+        assert_eq!(
+            ledger(&first),
+            ledger(&second),
+            "scenario {}",
+            scenario.name
+        );
         assert_eq!(first.durable, second.durable, "scenario {}", scenario.name);
     }
 }

@@ -102,6 +102,13 @@ impl BankSim {
         }
     }
 
+    /// No more faults or latency (the end-of-run recovery pass runs
+    /// without).
+    pub fn clear_faults(&mut self) {
+        self.rules.clear();
+        self.latency = Latency::default();
+    }
+
     /// Marks the start of a client step: seeded faults are drawn per step.
     pub fn begin_step(&mut self, step: u64) {
         self.step = step;

@@ -13,6 +13,7 @@ use super::model::{CardDetails, Op};
 use crate::error::Result;
 use crate::scenario::{Common, DEFAULT_START_MS, HasCommon, Range, Source};
 use crate::sim::{Action, Plan, SeedTree};
+use crate::store::{StoreFault, WriteTrigger};
 
 const MAX_OPERATIONS: u64 = 1_000_000;
 
@@ -94,16 +95,21 @@ enum FaultKind {
     ForgetKey,
     CrashBefore,
     CrashAfterCommit,
+    CrashBeforeStoreWrite,
+    CrashAfterStoreWrite,
 }
 
-impl From<FaultKind> for BankFault {
-    fn from(kind: FaultKind) -> Self {
-        match kind {
-            FaultKind::Unavailable => BankFault::Unavailable,
-            FaultKind::TimeoutAfterCommit => BankFault::TimeoutAfterCommit,
-            FaultKind::ForgetKey => BankFault::ForgetKey,
-            FaultKind::CrashBefore => BankFault::CrashBefore,
-            FaultKind::CrashAfterCommit => BankFault::CrashAfterCommit,
+impl FaultKind {
+    /// The fault at the bank boundary, or at a store write.
+    fn target(self) -> Result<BankFault, StoreFault> {
+        match self {
+            FaultKind::Unavailable => Ok(BankFault::Unavailable),
+            FaultKind::TimeoutAfterCommit => Ok(BankFault::TimeoutAfterCommit),
+            FaultKind::ForgetKey => Ok(BankFault::ForgetKey),
+            FaultKind::CrashBefore => Ok(BankFault::CrashBefore),
+            FaultKind::CrashAfterCommit => Ok(BankFault::CrashAfterCommit),
+            FaultKind::CrashBeforeStoreWrite => Err(StoreFault::CrashBeforeWrite),
+            FaultKind::CrashAfterStoreWrite => Err(StoreFault::CrashAfterWrite),
         }
     }
 }
@@ -212,6 +218,8 @@ pub struct Scenario {
     pub seed: u64,
     pub bank: BankConfig,
     pub faults: Vec<FaultRule>,
+    /// Crashes at writes to the durable store.
+    pub store_faults: Vec<(WriteTrigger, StoreFault)>,
     pub latency: Latency,
     pub plan: Plan<Op>,
     /// Expectations by call index, with the line they were written on.
@@ -259,9 +267,27 @@ impl Scenario {
         }
 
         let mut faults = Vec::new();
+        let mut store_faults = Vec::new();
         for fault in &spec.faults {
             let f = fault.get_ref();
             let err = |m: String| source.error_at_span(fault.span(), m);
+            if let Err(store_fault) = f.fault.target() {
+                let trigger = match (f.operation, f.nth, f.probability, &f.operations) {
+                    (None, Some(n), None, None) if n >= 1 => WriteTrigger::Nth(n),
+                    (None, None, Some(p), None) if (0.0..=1.0).contains(&p) => {
+                        WriteTrigger::Seeded {
+                            ppm: (p * 1_000_000.0).round() as u32,
+                        }
+                    }
+                    _ => {
+                        return Err(err(
+                            "a store fault takes `nth` (the Nth store write of the run, from 1) or `probability` (0 to 1)".into(),
+                        ));
+                    }
+                };
+                store_faults.push((trigger, store_fault));
+                continue;
+            }
             let trigger = match (f.operation, f.nth, f.probability, &f.operations) {
                 (Some(op), Some(n), None, None) if n >= 1 => Trigger::Nth {
                     operation: op.into(),
@@ -279,7 +305,7 @@ impl Scenario {
             };
             faults.push(FaultRule {
                 trigger,
-                fault: f.fault.into(),
+                fault: f.fault.target().expect("a bank fault"),
             });
         }
 
@@ -384,6 +410,7 @@ impl Scenario {
             seed,
             bank,
             faults,
+            store_faults,
             latency,
             plan: Plan {
                 start_ms: spec.start_ms,
