@@ -411,6 +411,7 @@ pub fn evaluate(
         checks::no_call_for_invalid_transition(plan, plugin),
         checks::bank_agrees(plugin),
     ];
+    results.push(checks::bank_effects_match(plugin, reference));
     let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);
     results.push(match &divergence {
         None => CheckResult::pass(

@@ -16,6 +16,8 @@
 //!   without calling the bank.
 //! - `bank-agrees`: after the run and a recovery pass, every payment's state
 //!   agrees with the bank, no hold is orphaned, and balances reconcile.
+//! - `bank-effects-match` (part of the diff against the reference): the
+//!   bank saw the same effects (operation, card, amount), in the same order.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,7 @@ pub const KEY_REUSE_REFUSED: &str = "key-reuse-refused";
 pub const PERMANENT_ONCE: &str = "permanent-errors-once";
 pub const NO_CALL_FOR_INVALID: &str = "no-call-for-invalid-transition";
 pub const BANK_AGREES: &str = "bank-agrees";
+pub const BANK_EFFECTS_MATCH: &str = "bank-effects-match";
 
 /// The requests that returned, with their call index.
 fn answered<'a>(plan: &'a Plan<Op>, run: &'a Run) -> Vec<(usize, &'a Op, &'a Output)> {
@@ -375,4 +378,62 @@ pub fn bank_agrees(run: &Run) -> CheckResult {
             settled.len()
         ),
     )
+}
+
+/// The bank effects of a run, in order, without ids or times.
+fn effects(run: &Run) -> Vec<String> {
+    run.bank
+        .bank
+        .ledger()
+        .iter()
+        .filter_map(|e| {
+            let effect = e.effect.as_ref()?;
+            Some(format!(
+                "{} {} cents on card {}",
+                e.operation(),
+                effect.amount(),
+                effect.card_number()
+            ))
+        })
+        .collect()
+}
+
+pub fn bank_effects_match(plugin: &Run, reference: &Run) -> CheckResult {
+    let (ours, theirs) = (effects(plugin), effects(reference));
+    match ours.iter().zip(&theirs).position(|(a, b)| a != b) {
+        Some(i) => CheckResult::fail(
+            BANK_EFFECTS_MATCH,
+            None,
+            format!(
+                "bank effect {} differs: the reference's gateway caused {}, this one {}",
+                i + 1,
+                theirs[i],
+                ours[i]
+            ),
+        ),
+        None if ours.len() != theirs.len() => {
+            let (more, n, first) = if ours.len() > theirs.len() {
+                (
+                    "this gateway",
+                    ours.len() - theirs.len(),
+                    &ours[theirs.len()],
+                )
+            } else {
+                (
+                    "the reference",
+                    theirs.len() - ours.len(),
+                    &theirs[ours.len()],
+                )
+            };
+            CheckResult::fail(
+                BANK_EFFECTS_MATCH,
+                None,
+                format!("{more} caused {n} more bank effect(s), the first: {first}"),
+            )
+        }
+        None => CheckResult::pass(
+            BANK_EFFECTS_MATCH,
+            format!("{} bank effects, the same as the reference's", ours.len()),
+        ),
+    }
 }
