@@ -98,3 +98,19 @@ pub fn first_divergence<Op: Display, Out: Display + Clone + PartialEq + Serializ
         after_fault,
     })
 }
+
+/// The diff as a check result: pass, or the first divergence.
+pub fn as_check(divergence: Option<&Divergence>, calls: usize) -> crate::check::CheckResult {
+    use crate::check::CheckResult;
+    match divergence {
+        None => CheckResult::pass(CHECK, format!("{calls} answers identical to the reference")),
+        Some(d) => CheckResult::fail(
+            CHECK,
+            Some(d.call),
+            format!(
+                "call {} {}: expected {}, got {}",
+                d.call, d.operation, d.expected, d.actual
+            ),
+        ),
+    }
+}

@@ -11,6 +11,7 @@ use crate::plugin::Plugin;
 use crate::report::Reporter;
 use crate::sandbox::Abort;
 use crate::scenario::Source;
+use crate::sim::History;
 use crate::track::{TrackId, payments, rate_limiter};
 
 /// The format version of the JSON report.
@@ -199,6 +200,59 @@ pub fn run_suite(
     Ok(report)
 }
 
+/// What a track's runs of one scenario produced, for [`ScenarioReport`].
+struct Finished<'a, Out> {
+    name: &'a str,
+    file: &'a str,
+    description: &'a str,
+    seed: u64,
+    planned_operations: usize,
+    plugin: &'a History<Out>,
+    reference: &'a History<Out>,
+    checks: Vec<CheckResult>,
+    first_divergence: Option<Divergence>,
+    peak_memory: (usize, usize),
+    dependency: Option<DependencyReport>,
+    output: String,
+    wall: Duration,
+}
+
+impl<Out> Finished<'_, Out> {
+    fn report(self, plugin: &Plugin) -> ScenarioReport {
+        let abort = self.plugin.abort().map(|(call, abort)| AbortReport {
+            call,
+            abort: abort.clone(),
+            message: abort.to_string(),
+        });
+        let verdict = Verdict::from_run(abort.as_ref().map(|a| &a.abort), &self.checks);
+        let operations = self.plugin.calls();
+        let fuel = self.plugin.total_fuel();
+        let reference_fuel = self.reference.total_fuel();
+        ScenarioReport {
+            name: self.name.to_string(),
+            file: self.file.to_string(),
+            description: self.description.to_string(),
+            seed: self.seed,
+            verdict,
+            checks: self.checks,
+            first_divergence: self.first_divergence,
+            abort,
+            planned_operations: self.planned_operations,
+            operations,
+            fuel,
+            fuel_per_operation: fuel / operations.max(1) as u64,
+            reference_fuel,
+            reference_fuel_per_operation: reference_fuel / self.reference.calls().max(1) as u64,
+            peak_memory_bytes: self.peak_memory.0,
+            reference_peak_memory_bytes: self.peak_memory.1,
+            dependency: self.dependency,
+            output: self.output,
+            replay: replay_command(plugin, self.name, self.seed),
+            wall: self.wall,
+        }
+    }
+}
+
 async fn rate_limiter_scenario(
     plugin: &Plugin,
     reference: &Plugin,
@@ -211,38 +265,22 @@ async fn rate_limiter_scenario(
     let reference_run = rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
     let (checks, first_divergence) =
         rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run).await;
-    let abort = run.history.abort().map(|(call, abort)| AbortReport {
-        call,
-        abort: abort.clone(),
-        message: abort.to_string(),
-    });
-    let verdict = Verdict::from_run(abort.as_ref().map(|a| &a.abort), &checks);
-    let operations = run.history.calls();
-    let fuel = run.history.total_fuel();
-    let reference_fuel = reference_run.history.total_fuel();
-    let reference_operations = reference_run.history.calls();
-    ScenarioReport {
-        name: scenario.name.clone(),
-        file: scenario.file.clone(),
-        description: scenario.description.clone(),
+    Finished {
+        name: &scenario.name,
+        file: &scenario.file,
+        description: &scenario.description,
         seed: scenario.seed,
-        verdict,
+        planned_operations: scenario.plan.call_count(),
+        plugin: &run.history,
+        reference: &reference_run.history,
         checks,
         first_divergence,
-        abort,
-        planned_operations: scenario.plan.call_count(),
-        operations,
-        fuel,
-        fuel_per_operation: fuel / operations.max(1) as u64,
-        reference_fuel,
-        reference_fuel_per_operation: reference_fuel / reference_operations.max(1) as u64,
-        peak_memory_bytes: run.peak_memory,
-        reference_peak_memory_bytes: reference_run.peak_memory,
+        peak_memory: (run.peak_memory, reference_run.peak_memory),
         dependency: None,
-        output: run.output,
-        replay: replay_command(plugin, &scenario.name, scenario.seed),
+        output: run.output.clone(),
         wall,
     }
+    .report(plugin)
 }
 
 async fn payments_scenario(
@@ -255,33 +293,17 @@ async fn payments_scenario(
     let wall = started.elapsed();
     let reference_run = payments::run(&reference.sandbox, scenario).await;
     let (checks, first_divergence) = payments::evaluate(scenario, &run, &reference_run);
-    let abort = run.history.abort().map(|(call, abort)| AbortReport {
-        call,
-        abort: abort.clone(),
-        message: abort.to_string(),
-    });
-    let verdict = Verdict::from_run(abort.as_ref().map(|a| &a.abort), &checks);
-    let operations = run.history.calls();
-    let fuel = run.history.total_fuel();
-    let reference_fuel = reference_run.history.total_fuel();
-    let reference_operations = reference_run.history.calls();
-    ScenarioReport {
-        name: scenario.name.clone(),
-        file: scenario.file.clone(),
-        description: scenario.description.clone(),
+    Finished {
+        name: &scenario.name,
+        file: &scenario.file,
+        description: &scenario.description,
         seed: scenario.seed,
-        verdict,
+        planned_operations: scenario.plan.call_count(),
+        plugin: &run.history,
+        reference: &reference_run.history,
         checks,
         first_divergence,
-        abort,
-        planned_operations: scenario.plan.call_count(),
-        operations,
-        fuel,
-        fuel_per_operation: fuel / operations.max(1) as u64,
-        reference_fuel,
-        reference_fuel_per_operation: reference_fuel / reference_operations.max(1) as u64,
-        peak_memory_bytes: run.peak_memory,
-        reference_peak_memory_bytes: reference_run.peak_memory,
+        peak_memory: (run.peak_memory, reference_run.peak_memory),
         dependency: Some(DependencyReport {
             name: "bank",
             calls: run.bank.stats.calls,
@@ -291,7 +313,7 @@ async fn payments_scenario(
             reference_waited_ms: reference_run.bank.stats.waited_ms,
         }),
         output: String::new(),
-        replay: replay_command(plugin, &scenario.name, scenario.seed),
         wall,
     }
+    .report(plugin)
 }

@@ -399,7 +399,6 @@ pub fn evaluate(
     Vec<crate::check::CheckResult>,
     Option<crate::check::Divergence>,
 ) {
-    use crate::check::CheckResult;
     let plan = &scenario.plan;
     let mut results = vec![
         checks::completes(plan, plugin),
@@ -413,22 +412,9 @@ pub fn evaluate(
     ];
     results.push(checks::bank_effects_match(plugin, reference));
     let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);
-    results.push(match &divergence {
-        None => CheckResult::pass(
-            crate::diff::CHECK,
-            format!(
-                "{} answers identical to the reference",
-                plugin.history.calls()
-            ),
-        ),
-        Some(d) => CheckResult::fail(
-            crate::diff::CHECK,
-            Some(d.call),
-            format!(
-                "call {} {}: expected {}, got {}",
-                d.call, d.operation, d.expected, d.actual
-            ),
-        ),
-    });
+    results.push(crate::diff::as_check(
+        divergence.as_ref(),
+        plugin.history.calls(),
+    ));
     (results, divergence)
 }

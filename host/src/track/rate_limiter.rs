@@ -181,22 +181,9 @@ pub async fn evaluate(
     results.push(checks::right_tier(&views));
     let divergence =
         crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
-    results.push(match &divergence {
-        None => CheckResult::pass(
-            crate::diff::CHECK,
-            format!(
-                "{} calls identical to the reference",
-                plugin.history.calls()
-            ),
-        ),
-        Some(d) => CheckResult::fail(
-            crate::diff::CHECK,
-            Some(d.call),
-            format!(
-                "call {} {}: expected {}, got {}",
-                d.call, d.operation, d.expected, d.actual
-            ),
-        ),
-    });
+    results.push(crate::diff::as_check(
+        divergence.as_ref(),
+        plugin.history.calls(),
+    ));
     (results, divergence)
 }
