@@ -312,7 +312,7 @@ async fn payments_scenario(
             reference_calls: reference_run.bank.stats.calls,
             reference_waited_ms: reference_run.bank.stats.waited_ms,
         }),
-        output: String::new(),
+        output: run.output.clone(),
         wall,
     }
     .report(plugin)

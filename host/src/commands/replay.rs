@@ -89,7 +89,7 @@ impl ReplayCommand {
                             plan: &scenario.plan,
                             plugin: &run.history,
                             reference: &reference_run.history,
-                            output: "",
+                            output: &run.output,
                             checks: &checks,
                             divergence: divergence.as_ref(),
                         },

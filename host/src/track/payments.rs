@@ -347,6 +347,8 @@ pub struct Run {
     /// The durable store at the end.
     pub durable: DurableStore,
     pub peak_memory: usize,
+    /// What the last instance printed and logged.
+    pub output: String,
 }
 
 impl Run {
@@ -378,6 +380,11 @@ pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
         .live
         .as_ref()
         .map_or(0, |(store, _)| sandbox::peak_memory(store));
+    let output = driver
+        .live
+        .as_ref()
+        .map(|(store, _)| sandbox::output(store).0)
+        .unwrap_or_default();
     let bank = driver.bank().clone();
     let durable = driver.durable().clone();
     Run {
@@ -386,6 +393,7 @@ pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
         settled,
         durable,
         peak_memory,
+        output,
     }
 }
 
