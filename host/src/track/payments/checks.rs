@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use super::Run;
 use super::bank::{AuthorizationStatus, Effect, Operation};
+use super::dependency::BankFault;
 use super::model::{Answer, Op, Output, PERMANENT_ERRORS};
 use super::scenario::Scenario;
 use crate::check::CheckResult;
@@ -235,16 +236,25 @@ pub fn permanent_errors_once(plan: &Plan<Op>, run: &Run) -> CheckResult {
             .iter()
             .filter(|e| e.operation() == Operation::Authorize && !e.replay)
             .count();
-        // A gateway that crashed before saving the answer cannot know it
-        // was asked: each crash excuses one more try.
-        let allowed = 1 + output.crashes as usize;
-        if tries > allowed {
+        // A gateway that crashed before saving the answer, or whose answer
+        // was lost in a timeout, cannot know it was asked: each such fault
+        // excuses one more try. (The driver numbers steps from 1.)
+        let step = call as u64 + 1;
+        let timeouts = run
+            .bank
+            .injected
+            .iter()
+            .filter(|(s, o, f)| {
+                *s == step && *o == Operation::Authorize && *f == BankFault::TimeoutAfterCommit
+            })
+            .count();
+        let excused = output.crashes as usize + timeouts;
+        if tries > 1 + excused {
             return CheckResult::fail(
                 PERMANENT_ONCE,
                 Some(call),
                 format!(
-                    "call {call} {op}: the bank said {kind}, a permanent error, yet it was asked {tries} times ({} crash(es) excuse as many)",
-                    output.crashes
+                    "call {call} {op}: the bank said {kind}, a permanent error, yet it was asked {tries} times ({excused} crash(es) or timeout(s) excuse as many)"
                 ),
             );
         }
@@ -266,8 +276,9 @@ pub fn no_call_for_invalid_transition(plan: &Plan<Op>, run: &Run) -> CheckResult
             continue;
         }
         seen += 1;
-        // Calls for another operation (settling one already in flight on
-        // the payment) are fair; a call for this one is not.
+        // Settling an operation already in flight on the payment is fair
+        // (the bank accepts or replays it); asking the bank to do what the
+        // state forbids (and being refused) is not.
         let operation = match op {
             Op::Authorize { .. } => Operation::Authorize,
             Op::Capture { .. } => Operation::Capture,
@@ -277,14 +288,14 @@ pub fn no_call_for_invalid_transition(plan: &Plan<Op>, run: &Run) -> CheckResult
         };
         let own = ledger[output.ledger.0..output.ledger.1]
             .iter()
-            .filter(|e| e.operation() == operation)
+            .filter(|e| e.operation() == operation && !e.outcome.is_ok())
             .count();
         if own > 0 {
             return CheckResult::fail(
                 NO_CALL_FOR_INVALID,
                 Some(call),
                 format!(
-                    "call {call} {op}: refused as {kind}, but only after asking the bank to {operation} ({own} call(s))"
+                    "call {call} {op}: refused as {kind}, but only after asking the bank to {operation} and being refused ({own} time(s))"
                 ),
             );
         }

@@ -1,0 +1,114 @@
+//! Every example payment gateway gets the verdict it was written to get: the
+//! naive one passes everything; each buggy one is caught by the check named
+//! in its README.
+
+use gauntlet::check::{Status, Verdict};
+use gauntlet::runner::{RunReport, ScenarioReport};
+
+use crate::common::{plugin_wasm, test_component};
+
+fn only(report: &RunReport) -> &ScenarioReport {
+    assert_eq!(report.scenarios.len(), 1);
+    &report.scenarios[0]
+}
+
+fn failed(r: &ScenarioReport) -> Vec<&'static str> {
+    r.failed_checks().map(|c| c.name).collect()
+}
+
+/// Runs one scenario and asserts that it fails `check`; returns the report.
+fn caught(plugin: &str, scenario: &str, check: &str) -> RunReport {
+    let report = test_component(&plugin_wasm(plugin), Some(scenario));
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail, "{scenario}: {:#?}", r.checks);
+    assert!(
+        failed(r).contains(&check),
+        "{plugin} on {scenario}: {check} did not fail: {:#?}",
+        r.checks
+    );
+    report
+}
+
+#[test]
+fn naive_gateway_passes_every_scenario() {
+    let report = test_component(&plugin_wasm("payment-gateway/naive"), None);
+    assert!(!report.scenarios.is_empty());
+    for r in &report.scenarios {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);
+        assert!(
+            r.checks.iter().all(|c| c.status == Status::Pass),
+            "{}: {:#?}",
+            r.name,
+            r.checks
+        );
+    }
+    assert!(report.all_passed());
+}
+
+#[test]
+fn fresh_bank_key_is_caught_by_one_hold_per_payment() {
+    let report = caught(
+        "payment-gateway/fresh-bank-key",
+        "timeout-after-commit-authorize",
+        "one-hold-per-payment",
+    );
+    // The first hold is orphaned: no payment names it.
+    assert!(failed(only(&report)).contains(&"bank-agrees"));
+    // After a capture's timeout, the fresh key gets `already-used`: the
+    // payment is captured, but without the receipt the reference has.
+    caught(
+        "payment-gateway/fresh-bank-key",
+        "timeout-after-commit-capture",
+        "reference-diff",
+    );
+}
+
+#[test]
+fn retries_permanent_errors_is_caught_by_permanent_errors_once() {
+    caught(
+        "payment-gateway/retries-permanent-errors",
+        "permanent-errors",
+        "permanent-errors-once",
+    );
+}
+
+#[test]
+fn memory_idempotency_is_caught_by_one_hold_per_payment_after_a_crash() {
+    caught(
+        "payment-gateway/memory-idempotency",
+        "crash-after-bank-answered",
+        "one-hold-per-payment",
+    );
+    // Without crashes, guest memory is as good as the store.
+    let report = test_component(
+        &plugin_wasm("payment-gateway/memory-idempotency"),
+        Some("idempotency"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.checks);
+}
+
+#[test]
+fn accepts_key_reuse_is_caught_by_key_reuse_refused() {
+    caught(
+        "payment-gateway/accepts-key-reuse",
+        "idempotency",
+        "key-reuse-refused",
+    );
+}
+
+#[test]
+fn asks_bank_first_is_caught_by_no_call_for_invalid_transition() {
+    let report = caught(
+        "payment-gateway/asks-bank-first",
+        "illegal-transitions",
+        "no-call-for-invalid-transition",
+    );
+    // Its answers are the reference's: only the bank calls give it away.
+    assert_eq!(
+        failed(only(&report)),
+        ["no-call-for-invalid-transition"],
+        "{:#?}",
+        only(&report).checks
+    );
+}
