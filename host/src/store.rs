@@ -222,16 +222,21 @@ impl StoreFaults {
         use rand::RngExt;
         self.writes += 1;
         self.in_step += 1;
-        let fault = self.rules.iter().find_map(|(trigger, fault)| {
-            let applies = match trigger {
-                WriteTrigger::Nth(n) => *n == self.writes,
-                WriteTrigger::Seeded { ppm } => {
-                    let purpose = format!("store/{}/{}", self.step, self.in_step);
-                    self.seeds.rng(&purpose).random_range(0..1_000_000u32) < *ppm
-                }
-            };
-            applies.then_some(*fault)
-        });
+        // Each seeded rule draws for itself: its probability is its own.
+        let fault = self
+            .rules
+            .iter()
+            .enumerate()
+            .find_map(|(index, (trigger, fault))| {
+                let applies = match trigger {
+                    WriteTrigger::Nth(n) => *n == self.writes,
+                    WriteTrigger::Seeded { ppm } => {
+                        let purpose = format!("store/{}/{}/{index}", self.step, self.in_step);
+                        self.seeds.rng(&purpose).random_range(0..1_000_000u32) < *ppm
+                    }
+                };
+                applies.then_some(*fault)
+            });
         if let Some(fault) = fault {
             self.injected.push((self.step, fault));
         }

@@ -219,9 +219,12 @@ impl<'s> GatewayDriver<'s> {
 
     /// The end of a run: faults off, one more `recover` (on a fresh instance
     /// if the last one crashed), then every labelled payment as the gateway
-    /// reports it.
+    /// reports it, and every other payment the listings of `customers`
+    /// show (under `id:<payment id>`: a payment whose authorize the client
+    /// never saw answered, say).
     pub async fn settle(
         &mut self,
+        customers: &[String],
     ) -> Result<BTreeMap<String, Option<(Payment, PaymentIds)>>, Abort> {
         self.bank().clear_faults();
         self.store_faults.lock().expect("store faults lock").clear();
@@ -243,6 +246,20 @@ impl<'s> GatewayDriver<'s> {
                 .await;
             let found = self.meter.finish(store, budget, result).1?;
             payments.insert(label, found.ok().map(|p| model::payment(&p)));
+        }
+        let known: std::collections::BTreeSet<String> = self.labels.values().cloned().collect();
+        for customer in customers {
+            let (store, plugin) = self.live.as_mut().expect("a live instance");
+            let budget = self.meter.begin(store);
+            let result = plugin
+                .gauntlet_payments_gateway()
+                .call_payments_by_customer(&mut *store, customer)
+                .await;
+            for p in self.meter.finish(store, budget, result).1? {
+                if !known.contains(&p.id) {
+                    payments.insert(format!("id:{}", p.id), Some(model::payment(&p)));
+                }
+            }
         }
         Ok(payments)
     }
@@ -371,10 +388,20 @@ pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
     sim.run().await;
     let aborted = sim.history().abort().is_some();
     let (mut driver, history) = sim.into_parts();
+    let customers: std::collections::BTreeSet<String> = scenario
+        .plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            crate::sim::Action::Call(Op::Authorize { customer, .. }) => Some(customer.clone()),
+            _ => None,
+        })
+        .collect();
+    let customers: Vec<String> = customers.into_iter().collect();
     let settled = if aborted {
         Err(history.abort().expect("aborted").1.clone())
     } else {
-        driver.settle().await
+        driver.settle(&customers).await
     };
     let peak_memory = driver
         .live

@@ -39,6 +39,23 @@ pub const NO_CALL_FOR_INVALID: &str = "no-call-for-invalid-transition";
 pub const BANK_AGREES: &str = "bank-agrees";
 pub const BANK_EFFECTS_MATCH: &str = "bank-effects-match";
 
+/// Whether a bank ledger entry is an authorization of this request's card
+/// and amount: during a request the gateway may also settle other payments
+/// (`recover` after a crash does), whose calls are not this request's.
+fn authorizes(entry: &super::bank::LedgerEntry, op: &Op) -> bool {
+    match (&entry.request, op) {
+        (
+            super::bank::Request::Authorize { card, amount },
+            Op::Authorize {
+                card: wanted,
+                amount: wanted_amount,
+                ..
+            },
+        ) => card.number == wanted.number && amount == wanted_amount,
+        _ => false,
+    }
+}
+
 /// The requests that returned, with their call index.
 fn answered<'a>(plan: &'a Plan<Op>, run: &'a Run) -> Vec<(usize, &'a Op, &'a Output)> {
     run.history
@@ -99,7 +116,7 @@ pub fn one_hold_per_payment(plan: &Plan<Op>, run: &Run) -> CheckResult {
         };
         let fresh = ledger[output.ledger.0..output.ledger.1]
             .iter()
-            .filter(|e| matches!(e.effect, Some(Effect::Hold { .. })))
+            .filter(|e| matches!(e.effect, Some(Effect::Hold { .. })) && authorizes(e, op))
             .count();
         let seen = holds.entry(key).or_insert((0, call));
         seen.0 += fresh;
@@ -234,7 +251,7 @@ pub fn permanent_errors_once(plan: &Plan<Op>, run: &Run) -> CheckResult {
         seen += 1;
         let tries = ledger[output.ledger.0..output.ledger.1]
             .iter()
-            .filter(|e| e.operation() == Operation::Authorize && !e.replay)
+            .filter(|e| authorizes(e, op) && !e.replay)
             .count();
         // A gateway that crashed before saving the answer, or whose answer
         // was lost in a timeout, cannot know it was asked: each such fault

@@ -138,7 +138,8 @@ impl BankSim {
             0
         };
         let mut fault = None;
-        for rule in &self.rules {
+        // Each seeded rule draws for itself: its probability is its own.
+        for (index, rule) in self.rules.iter().enumerate() {
             let applies = match &rule.trigger {
                 Trigger::Nth {
                     operation: op,
@@ -146,7 +147,10 @@ impl BankSim {
                 } => *op == operation && *nth == n,
                 Trigger::Seeded { operations, ppm } => {
                     (operations.is_empty() || operations.contains(&operation))
-                        && self.draw(operation, "fault").random_range(0..1_000_000u32) < *ppm
+                        && self
+                            .draw(operation, &format!("fault/{index}"))
+                            .random_range(0..1_000_000u32)
+                            < *ppm
                 }
             };
             if applies {

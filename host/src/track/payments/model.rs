@@ -216,13 +216,30 @@ pub enum Answer {
 impl std::fmt::Display for Answer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Answer::Payment(p) => write!(
-                f,
-                "{} {} cents ({})",
-                p.state,
-                p.amount,
-                p.states.join(" > ")
-            ),
+            Answer::Payment(p) => {
+                let receipts: Vec<&str> = [
+                    (p.authorized_by_bank, "authorization"),
+                    (p.captured_by_bank, "capture"),
+                    (p.voided_by_bank, "void"),
+                    (p.refunded_by_bank, "refund"),
+                ]
+                .iter()
+                .filter(|(known, _)| *known)
+                .map(|(_, name)| *name)
+                .collect();
+                write!(
+                    f,
+                    "{} {} cents ({}; bank receipts: {})",
+                    p.state,
+                    p.amount,
+                    p.states.join(" > "),
+                    if receipts.is_empty() {
+                        "none".to_string()
+                    } else {
+                        receipts.join(", ")
+                    }
+                )
+            }
             Answer::Error(kind) => write!(f, "error {kind}"),
             Answer::Payments(list) => {
                 let states: Vec<&str> = list.iter().map(|p| p.state.as_str()).collect();
@@ -261,8 +278,16 @@ impl PartialEq for Output {
 impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.answer.fmt(f)?;
-        if self.crashes > 0 {
-            write!(f, " [after {} injected crash(es)]", self.crashes)?;
+        if self.bank_calls > 0 || self.crashes > 0 {
+            write!(
+                f,
+                " [bank: {} call(s), {} ms",
+                self.bank_calls, self.waited_ms
+            )?;
+            if self.crashes > 0 {
+                write!(f, "; {} injected crash(es) recovered", self.crashes)?;
+            }
+            write!(f, "]")?;
         }
         Ok(())
     }
