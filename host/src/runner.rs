@@ -56,6 +56,8 @@ pub struct DependencyReport {
     /// The dependency, e.g. `bank`.
     pub name: &'static str,
     pub calls: u64,
+    /// Virtual time the requests took: waiting on the dependency, and the
+    /// plugin's own backoff.
     pub waited_ms: u64,
     /// Crashes injected into the plugin (each recovered by a fresh instance).
     pub crashes: u64,
@@ -307,10 +309,10 @@ async fn payments_scenario(
         dependency: Some(DependencyReport {
             name: "bank",
             calls: run.bank.stats.calls,
-            waited_ms: run.bank.stats.waited_ms,
+            waited_ms: run.waited_ms(),
             crashes: run.crashes(),
             reference_calls: reference_run.bank.stats.calls,
-            reference_waited_ms: reference_run.bank.stats.waited_ms,
+            reference_waited_ms: reference_run.waited_ms(),
         }),
         output: run.output.clone(),
         wall,

@@ -285,6 +285,7 @@ impl Driver for GatewayDriver<'_> {
             .lock()
             .expect("store faults lock")
             .begin_step(self.step);
+        let started_ms = self.clock.now_ms();
         let mut fuel = 0;
         let mut crashes = 0;
         let answered = loop {
@@ -346,7 +347,7 @@ impl Driver for GatewayDriver<'_> {
             message,
             crashes,
             bank_calls: bank.stats.calls - stats_before.calls,
-            waited_ms: bank.stats.waited_ms - stats_before.waited_ms,
+            waited_ms: self.clock.now_ms().saturating_sub(started_ms),
             ledger: (ledger_before, bank.bank.ledger().len()),
         };
         (fuel, Ok(output))
@@ -369,6 +370,11 @@ pub struct Run {
 }
 
 impl Run {
+    /// Virtual time the requests took: waiting on the bank and backing off.
+    pub fn waited_ms(&self) -> u64 {
+        self.history.returned().map(|(_, _, o)| o.waited_ms).sum()
+    }
+
     /// Crashes injected while serving the requests.
     pub fn crashes(&self) -> u64 {
         self.history

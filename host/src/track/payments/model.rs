@@ -262,7 +262,8 @@ pub struct Output {
     /// Crashes injected while serving this request (each followed by a
     /// fresh instance, `recover`, and the client's retry).
     pub crashes: u32,
-    /// Bank calls made while serving it, and the virtual time spent.
+    /// Bank calls made while serving it, and the virtual time it took
+    /// (bank latency and the gateway's own backoff sleeps).
     pub bank_calls: u64,
     pub waited_ms: u64,
     /// The bank ledger entries made while serving it: `start..end`.
