@@ -112,3 +112,23 @@ fn asks_bank_first_is_caught_by_no_call_for_invalid_transition() {
         only(&report).checks
     );
 }
+
+#[test]
+fn memory_idempotency_is_caught_by_idempotent_replay_when_a_crash_comes_between() {
+    // In the generated workload, a client retry after a crash finds no
+    // record of its first answer and is answered anew.
+    caught(
+        "payment-gateway/memory-idempotency",
+        "generated-workload",
+        "idempotent-replay",
+    );
+}
+
+#[test]
+fn a_second_hold_is_caught_by_the_bank_side_diff_too() {
+    caught(
+        "payment-gateway/fresh-bank-key",
+        "timeout-after-commit-authorize",
+        "bank-effects-match",
+    );
+}
