@@ -62,6 +62,8 @@ pub struct GatewayDriver<'s> {
     /// `recover` first).
     replacing: bool,
     labels: Labels,
+    /// The label of each authorize key, for retries that carry none.
+    label_of_key: BTreeMap<String, String>,
     step: u64,
 }
 
@@ -93,6 +95,7 @@ impl<'s> GatewayDriver<'s> {
             live: None,
             replacing: false,
             labels: Labels::new(),
+            label_of_key: BTreeMap::new(),
             step: 0,
         }
     }
@@ -276,6 +279,14 @@ impl Driver for GatewayDriver<'_> {
 
     async fn call(&mut self, op: &Op) -> (u64, Result<Output, Abort>) {
         self.step += 1;
+        if let Op::Authorize {
+            key,
+            label: Some(label),
+            ..
+        } = op
+        {
+            self.label_of_key.insert(key.clone(), label.clone());
+        }
         let (stats_before, ledger_before) = {
             let mut bank = self.bank();
             bank.begin_step(self.step);
@@ -288,22 +299,18 @@ impl Driver for GatewayDriver<'_> {
         let started_ms = self.clock.now_ms();
         let mut fuel = 0;
         let mut crashes = 0;
+        // Serve the request; after an injected crash, drop the instance and
+        // try again (a fresh one recovers first), as the client would.
         let answered = loop {
-            match self.ensure_live().await {
-                Ok(spent) => fuel += spent,
-                Err(Abort::Crash { reason }) => {
-                    crashes += 1;
-                    self.live = None;
-                    self.replacing = true;
-                    if crashes > MAX_CRASHES_PER_REQUEST {
-                        return (fuel, Err(Abort::Crash { reason }));
-                    }
-                    continue;
+            let result = match self.ensure_live().await {
+                Ok(spent) => {
+                    fuel += spent;
+                    let (spent, result) = self.attempt(op).await;
+                    fuel += spent;
+                    result
                 }
-                Err(abort) => return (fuel, Err(abort)),
-            }
-            let (spent, result) = self.attempt(op).await;
-            fuel += spent;
+                Err(abort) => Err(abort),
+            };
             match result {
                 Ok(answered) => break answered,
                 Err(Abort::Crash { reason }) => {
@@ -320,9 +327,10 @@ impl Driver for GatewayDriver<'_> {
         let (answer, ids, message) = match answered {
             Ok(Answered::One(p)) => {
                 let (payment, ids) = model::payment(&p);
-                if let Op::Authorize {
-                    label: Some(label), ..
-                } = op
+                // A retry (no label of its own) names the payment of the
+                // labelled request with its key.
+                if let Op::Authorize { key, .. } = op
+                    && let Some(label) = self.label_of_key.get(key)
                 {
                     self.labels.insert(label.clone(), ids.id.clone());
                 }
