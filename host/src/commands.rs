@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand under `commands/`, each a clap
 //! struct whose doc comments are its help and whose `execute` does the work.
 
+mod diff;
 mod replay;
 mod test;
 mod tracks;
@@ -12,6 +13,7 @@ use crate::engine::{ComponentCache, default_cache_dir, new_engine};
 use crate::error::{ExitCode, Result};
 use crate::sandbox::Limits;
 
+pub use self::diff::DiffCommand;
 pub use self::replay::ReplayCommand;
 pub use self::test::TestCommand;
 pub use self::tracks::TracksCommand;
@@ -33,6 +35,7 @@ pub enum Command {
     Wit(WitCommand),
     Test(TestCommand),
     Replay(ReplayCommand),
+    Diff(DiffCommand),
 }
 
 impl Cli {
@@ -42,6 +45,7 @@ impl Cli {
             Command::Wit(c) => c.execute(),
             Command::Test(c) => c.execute(),
             Command::Replay(c) => c.execute(),
+            Command::Diff(c) => c.execute(),
         }
     }
 }

@@ -199,3 +199,57 @@ fn a_crate_that_does_not_build_is_bad_input() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot build plugin crate"), "{stderr}");
 }
+
+#[test]
+fn diff_shows_both_answers_at_the_first_divergence_and_exits_1() {
+    let buggy = plugin_wasm("rate-limiter/off-by-one-window");
+    let out = gauntlet()
+        .args([
+            "diff",
+            buggy.to_str().unwrap(),
+            "--scenario",
+            "fixed-window-edge-burst",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("differ fixed-window-edge-burst"), "{text}");
+    assert!(text.contains("plugin     allowed"), "{text}");
+    assert!(text.contains("reference  allowed"), "{text}");
+    assert!(text.contains("never-over-limit"), "{text}");
+    assert!(text.contains("1 scenarios: 0 agree, 1 differ"), "{text}");
+}
+
+#[test]
+fn diff_of_two_learner_plugins_that_behave_alike_exits_0() {
+    let naive = plugin_wasm("rate-limiter/naive");
+    let clock_panic = plugin_wasm("rate-limiter/clock-panic");
+    let out = gauntlet()
+        .args([
+            "diff",
+            naive.to_str().unwrap(),
+            clock_panic.to_str().unwrap(),
+            "--scenario",
+            "sliding-log-edge",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(other)"), "{text}");
+    assert!(text.contains("agree  sliding-log-edge"), "{text}");
+}
+
+#[test]
+fn diff_across_tracks_is_bad_input() {
+    let limiter = plugin_wasm("rate-limiter/naive");
+    let gateway = plugin_wasm("payment-gateway/naive");
+    let out = gauntlet()
+        .args(["diff", limiter.to_str().unwrap(), gateway.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot diff across tracks"), "{stderr}");
+}
