@@ -129,13 +129,20 @@ impl ComponentCache {
                 return Ok((component, CompileSource::Cached));
             }
         }
-        let artifact =
-            self.engine
-                .precompile_component(bytes)
-                .map_err(|e| Error::InvalidComponent {
-                    path: origin.to_path_buf(),
-                    reason: first_line(&e),
-                })?;
+        // Compiling takes seconds for a large component: show it, on a
+        // terminal only (indicatif draws nothing when stderr is not one).
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
+            "compiling {} ({} KiB)",
+            origin.display(),
+            bytes.len() / 1024
+        ));
+        spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+        let artifact = self.engine.precompile_component(bytes);
+        spinner.finish_and_clear();
+        let artifact = artifact.map_err(|e| Error::InvalidComponent {
+            path: origin.to_path_buf(),
+            reason: first_line(&e),
+        })?;
         // SAFETY: the artifact was produced just now by this very engine.
         let component =
             unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(Error::internal)?;
