@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand under `commands/`, each a clap
 //! struct whose doc comments are its help and whose `execute` does the work.
 
+mod bench;
 mod diff;
 mod replay;
 mod test;
@@ -13,6 +14,7 @@ use crate::engine::{ComponentCache, default_cache_dir, new_engine};
 use crate::error::{ExitCode, Result};
 use crate::sandbox::Limits;
 
+pub use self::bench::BenchCommand;
 pub use self::diff::DiffCommand;
 pub use self::replay::ReplayCommand;
 pub use self::test::TestCommand;
@@ -36,6 +38,7 @@ pub enum Command {
     Test(TestCommand),
     Replay(ReplayCommand),
     Diff(DiffCommand),
+    Bench(BenchCommand),
 }
 
 impl Cli {
@@ -46,6 +49,7 @@ impl Cli {
             Command::Test(c) => c.execute(),
             Command::Replay(c) => c.execute(),
             Command::Diff(c) => c.execute(),
+            Command::Bench(c) => c.execute(),
         }
     }
 }

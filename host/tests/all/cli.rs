@@ -253,3 +253,64 @@ fn diff_across_tracks_is_bad_input() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot diff across tracks"), "{stderr}");
 }
+
+#[test]
+fn bench_ranks_correct_plugins_and_marks_the_others() {
+    let naive = plugin_wasm("rate-limiter/naive");
+    let buggy = plugin_wasm("rate-limiter/off-by-one-window");
+    let out = gauntlet()
+        .args([
+            "bench",
+            naive.to_str().unwrap(),
+            buggy.to_str().unwrap(),
+            "--scenario",
+            "zipf-workload",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    // A plugin that fails a check makes the bench exit 1.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = results[0]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    // Correct plugins first (the reference and naive), the buggy one last.
+    assert!(entries[0]["correct"].as_bool().unwrap());
+    assert!(entries[1]["correct"].as_bool().unwrap());
+    let last = &entries[2];
+    assert!(!last["correct"].as_bool().unwrap());
+    assert!(
+        last["plugin"]
+            .as_str()
+            .unwrap()
+            .ends_with("rate_limiter_off_by_one_window.wasm")
+    );
+    assert!(
+        last["failed_checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "never-over-limit")
+    );
+    // Fuel per operation is deterministic: naive spends more than the reference.
+    let fuel = |e: &serde_json::Value| e["fuel_per_operation"].as_u64().unwrap();
+    let reference = entries.iter().find(|e| e["reference"] == true).unwrap();
+    let naive = entries
+        .iter()
+        .find(|e| {
+            e["plugin"]
+                .as_str()
+                .unwrap()
+                .ends_with("rate_limiter_naive.wasm")
+        })
+        .unwrap();
+    assert!(fuel(naive) > fuel(reference));
+    assert!(reference["ops_per_sec_median"].as_f64().unwrap() > 0.0);
+}

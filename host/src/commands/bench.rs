@@ -1,0 +1,386 @@
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use owo_colors::OwoColorize;
+use serde::Serialize;
+
+use crate::check::Status;
+use crate::engine::CompileSource;
+use crate::error::{Error, ExitCode, Result};
+use crate::plugin::{self, Plugin};
+use crate::scenario::Source;
+use crate::sim::SeedTree;
+use crate::track::{TrackId, payments, rate_limiter};
+
+use super::RunOptions;
+
+/// Head to head: run the track's workload scenarios against every PLUGIN and
+/// the reference, interleaved run by run after a warm-up, and rank them by
+/// throughput (wall clock) beside fuel per operation (deterministic: the
+/// same on every machine), peak memory and compile time.
+#[derive(Debug, clap::Args)]
+pub struct BenchCommand {
+    /// `.wasm` components or plugin crate directories, all of one track.
+    #[arg(required = true)]
+    pub plugins: Vec<PathBuf>,
+    /// Only this scenario (default: every scenario of 1,000 calls or more).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Measured runs per plugin (after one warm-up run).
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+/// The smallest scenario a default bench runs.
+const WORKLOAD_CALLS: usize = 1_000;
+
+/// One plugin's figures on one scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchEntry {
+    pub plugin: String,
+    pub sha256: String,
+    pub reference: bool,
+    /// Whether every check held on the first run.
+    pub correct: bool,
+    pub failed_checks: Vec<&'static str>,
+    pub operations: usize,
+    pub ops_per_sec_median: f64,
+    pub ops_per_sec_min: f64,
+    pub ops_per_sec_max: f64,
+    pub fuel_per_operation: u64,
+    pub peak_memory_bytes: usize,
+    pub compile_ms: f64,
+    pub compile_cached: bool,
+    /// For tracks with a simulated dependency: its calls and the virtual
+    /// time spent waiting on it.
+    pub dependency_calls: Option<u64>,
+    pub waited_ms: Option<u64>,
+    /// Median throughput relative to the reference's.
+    pub vs_reference: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchScenario {
+    pub scenario: String,
+    pub seed: u64,
+    pub runs: u32,
+    /// Correct plugins ranked by median throughput, then the others.
+    pub entries: Vec<BenchEntry>,
+}
+
+/// What one run measured.
+struct Sample {
+    wall: Duration,
+    operations: usize,
+    fuel: u64,
+    peak_memory: usize,
+    dependency: Option<(u64, u64)>,
+}
+
+impl BenchCommand {
+    pub fn execute(self) -> Result<ExitCode> {
+        let cache = self.run.cache();
+        let limits = self.run.limits();
+        let mut plugins = Vec::new();
+        for path in &self.plugins {
+            plugins.push(plugin::load(&cache, path, limits, self.json)?);
+        }
+        let track = plugins[0].track;
+        if let Some(other) = plugins.iter().find(|p| p.track.id != track.id) {
+            return Err(Error::Usage(format!(
+                "cannot bench across tracks: {} implements {}, {} implements {}",
+                plugins[0].path.display(),
+                track.name,
+                other.path.display(),
+                other.track.name
+            )));
+        }
+        let reference = plugin::load_reference(&cache, track, limits)?;
+        let mut sources = track.select_scenarios(self.scenario.as_deref())?;
+        if self.scenario.is_none() {
+            sources.retain(|s| planned_calls(track.id, s).is_ok_and(|n| n >= WORKLOAD_CALLS));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime builds");
+        let mut all: Vec<&Plugin> = vec![&reference];
+        all.extend(plugins.iter());
+        let mut results = Vec::new();
+        for source in &sources {
+            results.push(runtime.block_on(self.bench(&all, source))?);
+        }
+        if self.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&results).expect("bench results serialise")
+            );
+        } else {
+            for result in &results {
+                print_table(result);
+            }
+        }
+        let all_correct = results.iter().all(|r| r.entries.iter().all(|e| e.correct));
+        Ok(if all_correct {
+            ExitCode::Pass
+        } else {
+            ExitCode::CheckFailed
+        })
+    }
+
+    /// Warm-up, then `runs` rounds of one run per plugin (A B A B ...), so
+    /// that drift of the machine hits every plugin alike.
+    async fn bench(&self, plugins: &[&Plugin], source: &Source) -> Result<BenchScenario> {
+        let track = plugins[0].track.id;
+        let (name, seed) = scenario_identity(track, source)?;
+        let mut samples: Vec<Vec<Sample>> = plugins.iter().map(|_| Vec::new()).collect();
+        let mut verdicts = Vec::new();
+        for (i, plugin) in plugins.iter().enumerate() {
+            let failed = check_once(track, plugin, plugins[0], source).await?;
+            verdicts.push(failed);
+            measure(track, plugin, source).await?; // warm-up
+            let _ = i;
+        }
+        for _ in 0..self.runs {
+            for (i, plugin) in plugins.iter().enumerate() {
+                samples[i].push(measure(track, plugin, source).await?);
+            }
+        }
+        let mut entries: Vec<BenchEntry> = plugins
+            .iter()
+            .zip(&samples)
+            .zip(verdicts)
+            .enumerate()
+            .map(|(i, ((plugin, samples), failed))| entry(plugin, i == 0, samples, failed))
+            .collect();
+        let reference_median = entries[0].ops_per_sec_median.max(f64::MIN_POSITIVE);
+        for e in &mut entries {
+            e.vs_reference = e.ops_per_sec_median / reference_median;
+        }
+        entries.sort_by(|a, b| {
+            b.correct
+                .cmp(&a.correct)
+                .then(b.ops_per_sec_median.total_cmp(&a.ops_per_sec_median))
+        });
+        Ok(BenchScenario {
+            scenario: name,
+            seed,
+            runs: self.runs,
+            entries,
+        })
+    }
+}
+
+fn planned_calls(track: TrackId, source: &Source) -> Result<usize> {
+    Ok(match track {
+        TrackId::RateLimiter => rate_limiter::scenario::Scenario::load(source, None)?
+            .plan
+            .call_count(),
+        TrackId::Payments => payments::scenario::Scenario::load(source, None)?
+            .plan
+            .call_count(),
+    })
+}
+
+fn scenario_identity(track: TrackId, source: &Source) -> Result<(String, u64)> {
+    Ok(match track {
+        TrackId::RateLimiter => {
+            let s = rate_limiter::scenario::Scenario::load(source, None)?;
+            (s.name, s.seed)
+        }
+        TrackId::Payments => {
+            let s = payments::scenario::Scenario::load(source, None)?;
+            (s.name, s.seed)
+        }
+    })
+}
+
+/// The checks that fail for `plugin` on one run of the scenario.
+async fn check_once(
+    track: TrackId,
+    plugin: &Plugin,
+    reference: &Plugin,
+    source: &Source,
+) -> Result<Vec<&'static str>> {
+    let checks = match track {
+        TrackId::RateLimiter => {
+            let scenario = rate_limiter::scenario::Scenario::load(source, None)?;
+            let seeds = SeedTree::new(scenario.seed);
+            let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
+            let reference_run = rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
+            rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run)
+                .await
+                .0
+        }
+        TrackId::Payments => {
+            let scenario = payments::scenario::Scenario::load(source, None)?;
+            let run = payments::run(&plugin.sandbox, &scenario).await;
+            let reference_run = payments::run(&reference.sandbox, &scenario).await;
+            payments::evaluate(&scenario, &run, &reference_run).0
+        }
+    };
+    Ok(checks
+        .into_iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.name)
+        .collect())
+}
+
+/// One timed run.
+async fn measure(track: TrackId, plugin: &Plugin, source: &Source) -> Result<Sample> {
+    Ok(match track {
+        TrackId::RateLimiter => {
+            let scenario = rate_limiter::scenario::Scenario::load(source, None)?;
+            let started = Instant::now();
+            let run = rate_limiter::run(
+                &plugin.sandbox,
+                &scenario.plan,
+                SeedTree::new(scenario.seed),
+            )
+            .await;
+            Sample {
+                wall: started.elapsed(),
+                operations: run.history.calls(),
+                fuel: run.history.total_fuel(),
+                peak_memory: run.peak_memory,
+                dependency: None,
+            }
+        }
+        TrackId::Payments => {
+            let scenario = payments::scenario::Scenario::load(source, None)?;
+            let started = Instant::now();
+            let run = payments::run(&plugin.sandbox, &scenario).await;
+            Sample {
+                wall: started.elapsed(),
+                operations: run.history.calls(),
+                fuel: run.history.total_fuel(),
+                peak_memory: run.peak_memory,
+                dependency: Some((run.bank.stats.calls, run.waited_ms())),
+            }
+        }
+    })
+}
+
+fn entry(
+    plugin: &Plugin,
+    reference: bool,
+    samples: &[Sample],
+    failed: Vec<&'static str>,
+) -> BenchEntry {
+    let mut rates: Vec<f64> = samples
+        .iter()
+        .map(|s| s.operations as f64 / s.wall.as_secs_f64().max(1e-9))
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    let first = &samples[0];
+    BenchEntry {
+        plugin: plugin.path.display().to_string(),
+        sha256: plugin.sha256.clone(),
+        reference,
+        correct: failed.is_empty(),
+        failed_checks: failed,
+        operations: first.operations,
+        ops_per_sec_median: median,
+        ops_per_sec_min: rates[0],
+        ops_per_sec_max: rates[rates.len() - 1],
+        fuel_per_operation: first.fuel / first.operations.max(1) as u64,
+        peak_memory_bytes: first.peak_memory,
+        compile_ms: plugin.compile_time.as_secs_f64() * 1000.0,
+        compile_cached: plugin.compiled == CompileSource::Cached,
+        dependency_calls: first.dependency.map(|d| d.0),
+        waited_ms: first.dependency.map(|d| d.1),
+        vs_reference: 1.0,
+    }
+}
+
+fn rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2}M", r / 1e6)
+    } else if r >= 1e3 {
+        format!("{:.1}k", r / 1e3)
+    } else {
+        format!("{r:.0}")
+    }
+}
+
+fn print_table(result: &BenchScenario) {
+    anstream::println!(
+        "{} {} (seed {}): {} measured runs each after a warm-up, interleaved",
+        "bench".bold(),
+        result.scenario.bold(),
+        result.seed,
+        result.runs
+    );
+    let waits = result.entries.iter().any(|e| e.waited_ms.is_some());
+    anstream::println!(
+        "  {:<4} {:<44} {:>9} {:>17} {:>10} {:>7} {:>9} {:>10}{}",
+        "rank",
+        "plugin",
+        "ops/s",
+        "min-max",
+        "fuel/op",
+        "vs ref",
+        "memory",
+        "compile",
+        if waits {
+            "   dependency calls / waited"
+        } else {
+            ""
+        }
+    );
+    let mut rank = 0;
+    for e in &result.entries {
+        let place = if e.correct {
+            rank += 1;
+            rank.to_string()
+        } else {
+            "-".to_string()
+        };
+        let name = if e.reference {
+            "reference".to_string()
+        } else {
+            let path = std::path::Path::new(&e.plugin);
+            path.file_name()
+                .map_or_else(|| e.plugin.clone(), |n| n.to_string_lossy().into_owned())
+        };
+        let name: String = name.chars().take(44).collect();
+        let line = format!(
+            "  {:<4} {:<44} {:>9} {:>17} {:>10} {:>6.2}x {:>9} {:>10}{}",
+            place,
+            name,
+            rate(e.ops_per_sec_median),
+            format!("{}-{}", rate(e.ops_per_sec_min), rate(e.ops_per_sec_max)),
+            e.fuel_per_operation,
+            e.vs_reference,
+            format!("{:.1} MiB", e.peak_memory_bytes as f64 / (1 << 20) as f64),
+            if e.compile_cached {
+                "cached".to_string()
+            } else {
+                format!("{:.0} ms", e.compile_ms)
+            },
+            match (e.dependency_calls, e.waited_ms) {
+                (Some(calls), Some(ms)) => format!("   {calls} / {ms} ms"),
+                _ => String::new(),
+            }
+        );
+        if e.correct {
+            anstream::println!("{line}");
+        } else {
+            anstream::println!("{}", line.red());
+            anstream::println!(
+                "       {} not ranked: fails {}",
+                "✗".red(),
+                e.failed_checks.join(", ")
+            );
+        }
+    }
+    anstream::println!(
+        "  (fuel/op is deterministic: it ranks the same on every machine; an interpreted plugin's fuel counts its interpreter)"
+    );
+}
