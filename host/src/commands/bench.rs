@@ -140,11 +140,9 @@ impl BenchCommand {
         let (name, seed) = scenario_identity(track, source)?;
         let mut samples: Vec<Vec<Sample>> = plugins.iter().map(|_| Vec::new()).collect();
         let mut verdicts = Vec::new();
-        for (i, plugin) in plugins.iter().enumerate() {
-            let failed = check_once(track, plugin, plugins[0], source).await?;
-            verdicts.push(failed);
+        for plugin in plugins {
+            verdicts.push(check_once(track, plugin, plugins[0], source).await?);
             measure(track, plugin, source).await?; // warm-up
-            let _ = i;
         }
         for _ in 0..self.runs {
             for (i, plugin) in plugins.iter().enumerate() {
