@@ -102,9 +102,13 @@ impl BenchCommand {
             )));
         }
         let reference = plugin::load_reference(&cache, track, limits)?;
-        let mut sources = track.select_scenarios(self.scenario.as_deref())?;
+        let mut workloads = track
+            .select_scenarios(self.scenario.as_deref())?
+            .iter()
+            .map(|source| Workload::load(track.id, source))
+            .collect::<Result<Vec<_>>>()?;
         if self.scenario.is_none() {
-            sources.retain(|s| planned_calls(track.id, s).is_ok_and(|n| n >= WORKLOAD_CALLS));
+            workloads.retain(|w| w.calls() >= WORKLOAD_CALLS);
         }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -112,8 +116,8 @@ impl BenchCommand {
         let mut all: Vec<&Plugin> = vec![&reference];
         all.extend(plugins.iter());
         let mut results = Vec::new();
-        for source in &sources {
-            results.push(runtime.block_on(self.bench(&all, source))?);
+        for workload in &workloads {
+            results.push(runtime.block_on(self.bench(&all, workload)));
         }
         if self.json {
             println!(
@@ -134,19 +138,17 @@ impl BenchCommand {
     }
 
     /// Warm-up, then `runs` rounds of one run per plugin (A B A B ...), so
-    /// that drift of the machine hits every plugin alike.
-    async fn bench(&self, plugins: &[&Plugin], source: &Source) -> Result<BenchScenario> {
-        let track = plugins[0].track.id;
-        let (name, seed) = scenario_identity(track, source)?;
-        let mut samples: Vec<Vec<Sample>> = plugins.iter().map(|_| Vec::new()).collect();
-        let mut verdicts = Vec::new();
+    /// that drift of the machine hits every plugin alike. `plugins[0]` is
+    /// the reference.
+    async fn bench(&self, plugins: &[&Plugin], workload: &Workload) -> BenchScenario {
+        let verdicts = workload.failed_checks(plugins).await;
         for plugin in plugins {
-            verdicts.push(check_once(track, plugin, plugins[0], source).await?);
-            measure(track, plugin, source).await?; // warm-up
+            workload.measure(plugin).await; // warm-up
         }
+        let mut samples: Vec<Vec<Sample>> = plugins.iter().map(|_| Vec::new()).collect();
         for _ in 0..self.runs {
             for (i, plugin) in plugins.iter().enumerate() {
-                samples[i].push(measure(track, plugin, source).await?);
+                samples[i].push(workload.measure(plugin).await);
             }
         }
         let mut entries: Vec<BenchEntry> = plugins
@@ -165,103 +167,113 @@ impl BenchCommand {
                 .cmp(&a.correct)
                 .then(b.ops_per_sec_median.total_cmp(&a.ops_per_sec_median))
         });
-        Ok(BenchScenario {
-            scenario: name,
+        let (scenario, seed) = workload.identity();
+        BenchScenario {
+            scenario: scenario.to_string(),
             seed,
             runs: self.runs,
             entries,
-        })
+        }
     }
 }
 
-fn planned_calls(track: TrackId, source: &Source) -> Result<usize> {
-    Ok(match track {
-        TrackId::RateLimiter => rate_limiter::scenario::Scenario::load(source, None)?
-            .plan
-            .call_count(),
-        TrackId::Payments => payments::scenario::Scenario::load(source, None)?
-            .plan
-            .call_count(),
-    })
+/// A workload scenario, loaded (and its plan generated) once.
+enum Workload {
+    RateLimiter(rate_limiter::scenario::Scenario),
+    Payments(payments::scenario::Scenario),
 }
 
-fn scenario_identity(track: TrackId, source: &Source) -> Result<(String, u64)> {
-    Ok(match track {
-        TrackId::RateLimiter => {
-            let s = rate_limiter::scenario::Scenario::load(source, None)?;
-            (s.name, s.seed)
+impl Workload {
+    fn load(track: TrackId, source: &Source) -> Result<Self> {
+        Ok(match track {
+            TrackId::RateLimiter => {
+                Workload::RateLimiter(rate_limiter::scenario::Scenario::load(source, None)?)
+            }
+            TrackId::Payments => {
+                Workload::Payments(payments::scenario::Scenario::load(source, None)?)
+            }
+        })
+    }
+
+    fn calls(&self) -> usize {
+        match self {
+            Workload::RateLimiter(s) => s.plan.call_count(),
+            Workload::Payments(s) => s.plan.call_count(),
         }
-        TrackId::Payments => {
-            let s = payments::scenario::Scenario::load(source, None)?;
-            (s.name, s.seed)
+    }
+
+    fn identity(&self) -> (&str, u64) {
+        match self {
+            Workload::RateLimiter(s) => (&s.name, s.seed),
+            Workload::Payments(s) => (&s.name, s.seed),
         }
-    })
+    }
+
+    /// The checks each plugin fails, judged against one run of the
+    /// reference (`plugins[0]`).
+    async fn failed_checks(&self, plugins: &[&Plugin]) -> Vec<Vec<&'static str>> {
+        let reference = plugins[0];
+        let mut verdicts = Vec::new();
+        match self {
+            Workload::RateLimiter(scenario) => {
+                let seeds = SeedTree::new(scenario.seed);
+                let reference_run =
+                    rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
+                for plugin in plugins {
+                    let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
+                    let checks =
+                        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run)
+                            .await
+                            .0;
+                    verdicts.push(failed(checks));
+                }
+            }
+            Workload::Payments(scenario) => {
+                let reference_run = payments::run(&reference.sandbox, scenario).await;
+                for plugin in plugins {
+                    let run = payments::run(&plugin.sandbox, scenario).await;
+                    verdicts.push(failed(payments::evaluate(scenario, &run, &reference_run).0));
+                }
+            }
+        }
+        verdicts
+    }
+
+    /// One timed run.
+    async fn measure(&self, plugin: &Plugin) -> Sample {
+        let started = Instant::now();
+        match self {
+            Workload::RateLimiter(scenario) => {
+                let seeds = SeedTree::new(scenario.seed);
+                let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
+                Sample {
+                    wall: started.elapsed(),
+                    operations: run.history.calls(),
+                    fuel: run.history.total_fuel(),
+                    peak_memory: run.peak_memory,
+                    dependency: None,
+                }
+            }
+            Workload::Payments(scenario) => {
+                let run = payments::run(&plugin.sandbox, scenario).await;
+                Sample {
+                    wall: started.elapsed(),
+                    operations: run.history.calls(),
+                    fuel: run.history.total_fuel(),
+                    peak_memory: run.peak_memory,
+                    dependency: Some((run.bank.stats.calls, run.waited_ms())),
+                }
+            }
+        }
+    }
 }
 
-/// The checks that fail for `plugin` on one run of the scenario.
-async fn check_once(
-    track: TrackId,
-    plugin: &Plugin,
-    reference: &Plugin,
-    source: &Source,
-) -> Result<Vec<&'static str>> {
-    let checks = match track {
-        TrackId::RateLimiter => {
-            let scenario = rate_limiter::scenario::Scenario::load(source, None)?;
-            let seeds = SeedTree::new(scenario.seed);
-            let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
-            let reference_run = rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
-            rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run)
-                .await
-                .0
-        }
-        TrackId::Payments => {
-            let scenario = payments::scenario::Scenario::load(source, None)?;
-            let run = payments::run(&plugin.sandbox, &scenario).await;
-            let reference_run = payments::run(&reference.sandbox, &scenario).await;
-            payments::evaluate(&scenario, &run, &reference_run).0
-        }
-    };
-    Ok(checks
+fn failed(checks: Vec<crate::check::CheckResult>) -> Vec<&'static str> {
+    checks
         .into_iter()
         .filter(|c| c.status == Status::Fail)
         .map(|c| c.name)
-        .collect())
-}
-
-/// One timed run.
-async fn measure(track: TrackId, plugin: &Plugin, source: &Source) -> Result<Sample> {
-    Ok(match track {
-        TrackId::RateLimiter => {
-            let scenario = rate_limiter::scenario::Scenario::load(source, None)?;
-            let started = Instant::now();
-            let run = rate_limiter::run(
-                &plugin.sandbox,
-                &scenario.plan,
-                SeedTree::new(scenario.seed),
-            )
-            .await;
-            Sample {
-                wall: started.elapsed(),
-                operations: run.history.calls(),
-                fuel: run.history.total_fuel(),
-                peak_memory: run.peak_memory,
-                dependency: None,
-            }
-        }
-        TrackId::Payments => {
-            let scenario = payments::scenario::Scenario::load(source, None)?;
-            let started = Instant::now();
-            let run = payments::run(&plugin.sandbox, &scenario).await;
-            Sample {
-                wall: started.elapsed(),
-                operations: run.history.calls(),
-                fuel: run.history.total_fuel(),
-                peak_memory: run.peak_memory,
-                dependency: Some((run.bank.stats.calls, run.waited_ms())),
-            }
-        }
-    })
+        .collect()
 }
 
 fn entry(

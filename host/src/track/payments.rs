@@ -287,10 +287,10 @@ impl Driver for GatewayDriver<'_> {
         {
             self.label_of_key.insert(key.clone(), label.clone());
         }
-        let (stats_before, ledger_before) = {
+        let (stats_before, ledger_before, injected_before) = {
             let mut bank = self.bank();
             bank.begin_step(self.step);
-            (bank.stats, bank.bank.ledger().len())
+            (bank.stats, bank.bank.ledger().len(), bank.injected.len())
         };
         self.store_faults
             .lock()
@@ -357,6 +357,7 @@ impl Driver for GatewayDriver<'_> {
             bank_calls: bank.stats.calls - stats_before.calls,
             waited_ms: self.clock.now_ms().saturating_sub(started_ms),
             ledger: (ledger_before, bank.bank.ledger().len()),
+            injected: (injected_before, bank.injected.len()),
         };
         (fuel, Ok(output))
     }
@@ -449,14 +450,15 @@ pub fn evaluate(
     Option<crate::check::Divergence>,
 ) {
     let plan = &scenario.plan;
+    let answers = checks::Answers::new(plan, plugin);
     let mut results = vec![
         checks::completes(plan, plugin),
-        checks::expectations(scenario, plugin),
-        checks::one_hold_per_payment(plan, plugin),
-        checks::idempotent_replay(plan, plugin),
-        checks::key_reuse_refused(plan, plugin),
-        checks::permanent_errors_once(plan, plugin),
-        checks::no_call_for_invalid_transition(plan, plugin),
+        checks::expectations(scenario, &answers),
+        checks::one_hold_per_payment(&answers),
+        checks::idempotent_replay(&answers),
+        checks::key_reuse_refused(&answers),
+        checks::permanent_errors_once(&answers),
+        checks::no_call_for_invalid_transition(&answers),
         checks::bank_agrees(plugin),
     ];
     results.push(checks::bank_effects_match(plugin, reference));

@@ -3,18 +3,7 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-use crate::common::root;
-
-fn gauntlet() -> Command {
-    let mut cmd = Command::cargo_bin("gauntlet").unwrap();
-    cmd.env(
-        "GAUNTLET_CACHE_DIR",
-        root().join("target").join("test-component-cache"),
-    );
-    cmd
-}
+use crate::common::gauntlet;
 
 /// Runs gauntlet and asserts exit 2 with one line on stderr containing
 /// `needle`.

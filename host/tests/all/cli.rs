@@ -1,18 +1,7 @@
 //! The command line end to end: exit codes, report formats, crate builds,
 //! replay.
 
-use assert_cmd::Command;
-
-use crate::common::{plugin_wasm, root};
-
-fn gauntlet() -> Command {
-    let mut cmd = Command::cargo_bin("gauntlet").unwrap();
-    cmd.env(
-        "GAUNTLET_CACHE_DIR",
-        root().join("target").join("test-component-cache"),
-    );
-    cmd
-}
+use crate::common::{gauntlet, plugin_wasm, root};
 
 #[test]
 fn a_correct_plugin_exits_0_and_a_buggy_one_exits_1() {

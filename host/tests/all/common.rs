@@ -22,10 +22,18 @@ pub fn root() -> PathBuf {
 
 /// A cache under `target/`, so that repeated test runs compile nothing.
 pub fn cache() -> ComponentCache {
-    ComponentCache::new(
-        new_engine(),
-        Some(root().join("target").join("test-component-cache")),
-    )
+    ComponentCache::new(new_engine(), Some(cache_dir()))
+}
+
+fn cache_dir() -> PathBuf {
+    root().join("target").join("test-component-cache")
+}
+
+/// The `gauntlet` binary, sharing the tests' component cache.
+pub fn gauntlet() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("gauntlet").unwrap();
+    cmd.env("GAUNTLET_CACHE_DIR", cache_dir());
+    cmd
 }
 
 pub fn reference(track: &str) -> Plugin {

@@ -56,15 +56,25 @@ fn authorizes(entry: &super::bank::LedgerEntry, op: &Op) -> bool {
     }
 }
 
-/// The requests that returned, with their call index.
-fn answered<'a>(plan: &'a Plan<Op>, run: &'a Run) -> Vec<(usize, &'a Op, &'a Output)> {
-    run.history
-        .returned()
-        .filter_map(|(entry, call, output)| match plan.actions.get(entry.step) {
-            Some(Action::Call(op)) => Some((call, op, output)),
-            _ => None,
-        })
-        .collect()
+/// The requests that returned, each with its call index, joined once per
+/// evaluation for every check to read.
+pub struct Answers<'a> {
+    pub run: &'a Run,
+    pub calls: Vec<(usize, &'a Op, &'a Output)>,
+}
+
+impl<'a> Answers<'a> {
+    pub fn new(plan: &'a Plan<Op>, run: &'a Run) -> Self {
+        let calls = run
+            .history
+            .returned()
+            .filter_map(|(entry, call, output)| match plan.actions.get(entry.step) {
+                Some(Action::Call(op)) => Some((call, op, output)),
+                _ => None,
+            })
+            .collect();
+        Answers { run, calls }
+    }
 }
 
 pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
@@ -85,10 +95,11 @@ pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
     }
 }
 
-pub fn expectations(scenario: &Scenario, run: &Run) -> CheckResult {
-    let answers: BTreeMap<usize, (&Op, &Output)> = answered(&scenario.plan, run)
-        .into_iter()
-        .map(|(call, op, out)| (call, (op, out)))
+pub fn expectations(scenario: &Scenario, answers: &Answers) -> CheckResult {
+    let answers: BTreeMap<usize, (&Op, &Output)> = answers
+        .calls
+        .iter()
+        .map(|&(call, op, out)| (call, (op, out)))
         .collect();
     let mut checked = 0;
     for (call, (expect, line)) in &scenario.expectations {
@@ -107,10 +118,11 @@ pub fn expectations(scenario: &Scenario, run: &Run) -> CheckResult {
     CheckResult::pass(EXPECTATIONS, format!("{checked} expectations held"))
 }
 
-pub fn one_hold_per_payment(plan: &Plan<Op>, run: &Run) -> CheckResult {
+pub fn one_hold_per_payment(answers: &Answers) -> CheckResult {
+    let run = answers.run;
     let ledger = run.bank.bank.ledger();
     let mut holds: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (call, op, output) in answered(plan, run) {
+    for &(call, op, output) in &answers.calls {
         let Op::Authorize { key, .. } = op else {
             continue;
         };
@@ -137,12 +149,13 @@ pub fn one_hold_per_payment(plan: &Plan<Op>, run: &Run) -> CheckResult {
     )
 }
 
-pub fn idempotent_replay(plan: &Plan<Op>, run: &Run) -> CheckResult {
+pub fn idempotent_replay(answers: &Answers) -> CheckResult {
+    let run = answers.run;
     let ledger = run.bank.bank.ledger();
     // The first answer to each (request, key), unless it was transient.
     let mut first: BTreeMap<String, (usize, &Answer)> = BTreeMap::new();
     let mut replays = 0;
-    for (call, op, output) in answered(plan, run) {
+    for &(call, op, output) in &answers.calls {
         if op.key().is_none() {
             continue;
         }
@@ -191,12 +204,13 @@ pub fn idempotent_replay(plan: &Plan<Op>, run: &Run) -> CheckResult {
     )
 }
 
-pub fn key_reuse_refused(plan: &Plan<Op>, run: &Run) -> CheckResult {
+pub fn key_reuse_refused(answers: &Answers) -> CheckResult {
+    let run = answers.run;
     let ledger = run.bank.bank.ledger();
     // The parameters each (operation, key) was first used with.
     let mut first: BTreeMap<(&str, &str), (usize, String)> = BTreeMap::new();
     let mut reused = 0;
-    for (call, op, output) in answered(plan, run) {
+    for &(call, op, output) in &answers.calls {
         let Some(key) = op.key() else {
             continue;
         };
@@ -238,10 +252,11 @@ pub fn key_reuse_refused(plan: &Plan<Op>, run: &Run) -> CheckResult {
     CheckResult::pass(KEY_REUSE_REFUSED, format!("{reused} reused keys refused"))
 }
 
-pub fn permanent_errors_once(plan: &Plan<Op>, run: &Run) -> CheckResult {
+pub fn permanent_errors_once(answers: &Answers) -> CheckResult {
+    let run = answers.run;
     let ledger = run.bank.bank.ledger();
     let mut seen = 0;
-    for (call, op, output) in answered(plan, run) {
+    for &(call, op, output) in &answers.calls {
         let Answer::Error(kind) = &output.answer else {
             continue;
         };
@@ -255,15 +270,10 @@ pub fn permanent_errors_once(plan: &Plan<Op>, run: &Run) -> CheckResult {
             .count();
         // A gateway that crashed before saving the answer, or whose answer
         // was lost in a timeout, cannot know it was asked: each such fault
-        // excuses one more try. (The driver numbers steps from 1.)
-        let step = call as u64 + 1;
-        let timeouts = run
-            .bank
-            .injected
+        // excuses one more try.
+        let timeouts = run.bank.injected[output.injected.0..output.injected.1]
             .iter()
-            .filter(|(s, o, f)| {
-                *s == step && *o == Operation::Authorize && *f == BankFault::TimeoutAfterCommit
-            })
+            .filter(|(_, o, f)| *o == Operation::Authorize && *f == BankFault::TimeoutAfterCommit)
             .count();
         let excused = output.crashes as usize + timeouts;
         if tries > 1 + excused {
@@ -282,10 +292,11 @@ pub fn permanent_errors_once(plan: &Plan<Op>, run: &Run) -> CheckResult {
     )
 }
 
-pub fn no_call_for_invalid_transition(plan: &Plan<Op>, run: &Run) -> CheckResult {
+pub fn no_call_for_invalid_transition(answers: &Answers) -> CheckResult {
+    let run = answers.run;
     let ledger = run.bank.bank.ledger();
     let mut seen = 0;
-    for (call, op, output) in answered(plan, run) {
+    for &(call, op, output) in &answers.calls {
         let Answer::Error(kind) = &output.answer else {
             continue;
         };

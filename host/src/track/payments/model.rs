@@ -268,6 +268,9 @@ pub struct Output {
     pub waited_ms: u64,
     /// The bank ledger entries made while serving it: `start..end`.
     pub ledger: (usize, usize),
+    /// The bank faults injected while serving it: `start..end` of the
+    /// bank's list of injected faults.
+    pub injected: (usize, usize),
 }
 
 impl PartialEq for Output {
