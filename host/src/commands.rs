@@ -14,7 +14,7 @@ use crate::engine::{ComponentCache, default_cache_dir, new_engine};
 use crate::error::{ExitCode, Result};
 use crate::sandbox::Limits;
 
-pub use self::bench::BenchCommand;
+pub use self::bench::{BenchCommand, BenchEntry, BenchReport, BenchScenario};
 pub use self::diff::DiffCommand;
 pub use self::replay::ReplayCommand;
 pub use self::test::TestCommand;

@@ -114,3 +114,133 @@ pub fn as_check(divergence: Option<&Divergence>, calls: usize) -> crate::check::
         ),
     }
 }
+
+/// The format version of the JSON diff report.
+pub const DIFF_FORMAT: u32 = 1;
+
+/// `gauntlet diff`'s whole run, as `--json` serialises it and the HTML
+/// report renders it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    pub format: u32,
+    pub gauntlet: &'static str,
+    pub track: &'static str,
+    pub plugin: crate::runner::PluginInfo,
+    pub other: crate::runner::PluginInfo,
+    /// Whether OTHER is the track's reference.
+    pub other_is_reference: bool,
+    pub scenarios: Vec<ComparedScenario>,
+    pub summary: DiffSummary,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct DiffSummary {
+    pub scenarios: usize,
+    pub agree: usize,
+    pub differ: usize,
+}
+
+/// One scenario run against both sides.
+#[derive(Clone, Debug, Serialize)]
+pub struct ComparedScenario {
+    pub name: String,
+    pub seed: u64,
+    /// The first call whose answers differ (`expected` is OTHER's answer,
+    /// `actual` PLUGIN's); none if every answer agrees.
+    pub divergence: Option<Divergence>,
+    /// The calls around the divergence, both answers side by side.
+    pub rows: Vec<DiffRow>,
+    /// The checks PLUGIN broke on this scenario (the diff itself aside).
+    pub broken_checks: Vec<crate::check::CheckResult>,
+    /// The faults injected into PLUGIN's run, in order (at most
+    /// [`crate::runner::TIMELINE_LIMIT`]).
+    pub timeline: Vec<crate::runner::TimelineEvent>,
+}
+
+/// One call, both answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DiffRow {
+    pub call: usize,
+    pub operation: String,
+    pub plugin: String,
+    pub other: String,
+    pub differs: bool,
+}
+
+/// Everything both runs of one scenario produced, for [`compare`].
+pub struct Sides<'a, Op, Out> {
+    pub name: &'a str,
+    pub seed: u64,
+    pub plan: &'a Plan<Op>,
+    pub plugin: &'a History<Out>,
+    pub other: &'a History<Out>,
+    pub checks: Vec<crate::check::CheckResult>,
+    pub divergence: Option<Divergence>,
+    pub timeline: Vec<crate::runner::TimelineEvent>,
+}
+
+/// Lays two runs side by side around their first divergence, with
+/// `context` calls before and after it.
+pub fn compare<Op: Display, Out: Display>(
+    sides: Sides<'_, Op, Out>,
+    context: usize,
+) -> ComparedScenario {
+    let answer = |h: &History<Out>, call: usize| -> String {
+        h.entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Call { outcome, .. } => Some(outcome),
+                Event::Fault { .. } => None,
+            })
+            .nth(call)
+            .map_or_else(
+                || "(not run)".to_string(),
+                |outcome| match outcome {
+                    Outcome::Returned(out) => out.to_string(),
+                    Outcome::Aborted(abort) => format!("ABORTED: {abort}"),
+                },
+            )
+    };
+    let rows = match &sides.divergence {
+        None => Vec::new(),
+        Some(d) => {
+            let first = d.call.saturating_sub(context);
+            sides
+                .plan
+                .actions
+                .iter()
+                .filter_map(|action| match action {
+                    Action::Call(op) => Some(op),
+                    _ => None,
+                })
+                .enumerate()
+                .skip(first)
+                .take(d.call + context + 1 - first)
+                .map(|(call, op)| {
+                    let (plugin, other) = (answer(sides.plugin, call), answer(sides.other, call));
+                    DiffRow {
+                        call,
+                        operation: op.to_string(),
+                        differs: plugin != other,
+                        plugin,
+                        other,
+                    }
+                })
+                .collect()
+        }
+    };
+    let mut timeline = sides.timeline;
+    timeline.truncate(crate::runner::TIMELINE_LIMIT);
+    ComparedScenario {
+        name: sides.name.to_string(),
+        seed: sides.seed,
+        divergence: sides.divergence,
+        rows,
+        broken_checks: sides
+            .checks
+            .into_iter()
+            .filter(|c| c.status == crate::check::Status::Fail && c.name != CHECK)
+            .collect(),
+        timeline,
+    }
+}

@@ -17,6 +17,12 @@ use crate::error::{Error, Result};
 /// Builds the engine. Every component, the reference and the learner's alike,
 /// runs in an engine configured exactly like this.
 pub fn new_engine() -> Engine {
+    Engine::new(&config()).expect("the engine configuration is valid")
+}
+
+/// The configuration [`new_engine`] builds from; public so that benchmarks
+/// can vary one setting (the instance allocator) and keep the rest.
+pub fn config() -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -29,7 +35,7 @@ pub fn new_engine() -> Engine {
         .relaxed_simd_deterministic(true)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true);
-    Engine::new(&config).expect("the engine configuration is valid")
+    config
 }
 
 /// A hex digest of the engine's compatibility hash: compiled artifacts are

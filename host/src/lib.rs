@@ -7,6 +7,7 @@ pub mod commands;
 pub mod diff;
 pub mod engine;
 pub mod error;
+pub mod html;
 pub mod plugin;
 pub mod report;
 pub mod runner;

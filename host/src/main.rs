@@ -5,6 +5,7 @@ use clap::Parser;
 use gauntlet::commands::Cli;
 
 fn main() -> std::process::ExitCode {
+    restore_sigpipe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GAUNTLET_LOG")
@@ -19,5 +20,17 @@ fn main() -> std::process::ExitCode {
             anstream::eprintln!("error: {e}");
             std::process::ExitCode::from(e.exit_code() as u8)
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe
+/// (`gauntlet diff x.wasm --json | head`) would panic. Like any Unix filter,
+/// gauntlet should just stop: restore the default action.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists;
+    // SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -11,7 +11,7 @@ use crate::plugin::Plugin;
 use crate::report::Reporter;
 use crate::sandbox::Abort;
 use crate::scenario::Source;
-use crate::sim::History;
+use crate::sim::{Event, History};
 use crate::track::{TrackId, payments, rate_limiter};
 
 /// The format version of the JSON report.
@@ -42,6 +42,10 @@ pub struct ScenarioReport {
     /// For tracks with simulated dependencies: the calls the plugin made to
     /// them and the virtual time it spent waiting, beside the reference's.
     pub dependency: Option<DependencyReport>,
+    /// The faults injected into the plugin's run, in order (at most
+    /// [`TIMELINE_LIMIT`]; `timeline_total` counts them all).
+    pub timeline: Vec<TimelineEvent>,
+    pub timeline_total: usize,
     /// The plugin's output (stdout, stderr, log), as much as was kept.
     pub output: String,
     /// The command that replays this scenario step by step.
@@ -49,6 +53,40 @@ pub struct ScenarioReport {
     /// Wall-clock time of the plugin's run (not deterministic; not compared).
     #[serde(skip)]
     pub wall: Duration,
+}
+
+/// The most faults a report lists for one scenario.
+pub const TIMELINE_LIMIT: usize = 1_000;
+
+/// A fault injected during a run: a clock jump before a call, or what a
+/// dependency did while the plugin served a call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimelineEvent {
+    /// The call it came before (a clock fault) or during (a dependency's).
+    pub call: usize,
+    /// The clock reading at that call.
+    pub time_ms: u64,
+    /// `clock`, or the dependency's name (e.g. `bank`).
+    pub kind: &'static str,
+    pub description: String,
+}
+
+/// The clock faults of a history, each with the call it came before.
+pub fn clock_faults<Out>(history: &History<Out>) -> Vec<TimelineEvent> {
+    let mut calls = 0;
+    let mut events = Vec::new();
+    for entry in &history.entries {
+        match &entry.event {
+            Event::Call { .. } => calls += 1,
+            Event::Fault { fault } => events.push(TimelineEvent {
+                call: calls,
+                time_ms: entry.time_ms,
+                kind: "clock",
+                description: fault.to_string(),
+            }),
+        }
+    }
+    events
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -100,6 +138,17 @@ pub struct PluginInfo {
     pub wasm: String,
     pub sha256: String,
     pub track: &'static str,
+}
+
+impl PluginInfo {
+    pub fn of(plugin: &Plugin) -> Self {
+        PluginInfo {
+            path: plugin.path.display().to_string(),
+            wasm: plugin.wasm.display().to_string(),
+            sha256: plugin.sha256.clone(),
+            track: plugin.track.name,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -184,12 +233,7 @@ pub fn run_suite(
         gauntlet: env!("CARGO_PKG_VERSION"),
         track: track.name,
         world: track.world,
-        plugin: PluginInfo {
-            path: plugin.path.display().to_string(),
-            wasm: plugin.wasm.display().to_string(),
-            sha256: plugin.sha256.clone(),
-            track: track.name,
-        },
+        plugin: PluginInfo::of(plugin),
         reference_sha256: reference.sha256.clone(),
         summary: Summary {
             scenarios: reports.len(),
@@ -215,6 +259,7 @@ struct Finished<'a, Out> {
     first_divergence: Option<Divergence>,
     peak_memory: (usize, usize),
     dependency: Option<DependencyReport>,
+    timeline: Vec<TimelineEvent>,
     output: String,
     wall: Duration,
 }
@@ -248,6 +293,12 @@ impl<Out> Finished<'_, Out> {
             peak_memory_bytes: self.peak_memory.0,
             reference_peak_memory_bytes: self.peak_memory.1,
             dependency: self.dependency,
+            timeline_total: self.timeline.len(),
+            timeline: {
+                let mut timeline = self.timeline;
+                timeline.truncate(TIMELINE_LIMIT);
+                timeline
+            },
             output: self.output,
             replay: replay_command(plugin, self.name, self.seed),
             wall: self.wall,
@@ -279,6 +330,7 @@ async fn rate_limiter_scenario(
         first_divergence,
         peak_memory: (run.peak_memory, reference_run.peak_memory),
         dependency: None,
+        timeline: clock_faults(&run.history),
         output: run.output.clone(),
         wall,
     }
@@ -314,6 +366,7 @@ async fn payments_scenario(
             reference_calls: reference_run.bank.stats.calls,
             reference_waited_ms: reference_run.waited_ms(),
         }),
+        timeline: run.timeline(),
         output: run.output.clone(),
         wall,
     }

@@ -30,9 +30,12 @@ pub struct BenchCommand {
     #[arg(long, value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub runs: u32,
-    /// Print the results as JSON.
+    /// Print the results as JSON (a [`BenchReport`]).
     #[arg(long)]
     pub json: bool,
+    /// Also write a self-contained HTML report, with charts, to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunOptions,
 }
@@ -63,6 +66,20 @@ pub struct BenchEntry {
     pub waited_ms: Option<u64>,
     /// Median throughput relative to the reference's.
     pub vs_reference: f64,
+}
+
+/// The format version of the JSON bench report.
+pub const BENCH_FORMAT: u32 = 1;
+
+/// A whole bench run, as `--json` prints it and the HTML report renders it.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub format: u32,
+    pub gauntlet: &'static str,
+    pub track: &'static str,
+    /// Measured runs per plugin and scenario (after one warm-up run).
+    pub runs: u32,
+    pub scenarios: Vec<BenchScenario>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -119,17 +136,30 @@ impl BenchCommand {
         for workload in &workloads {
             results.push(runtime.block_on(self.bench(&all, workload)));
         }
+        let report = BenchReport {
+            format: BENCH_FORMAT,
+            gauntlet: env!("CARGO_PKG_VERSION"),
+            track: track.name,
+            runs: self.runs,
+            scenarios: results,
+        };
+        if let Some(path) = &self.html {
+            crate::html::write(path, &crate::html::bench_page(&report))?;
+        }
         if self.json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&results).expect("bench results serialise")
+                serde_json::to_string_pretty(&report).expect("bench results serialise")
             );
         } else {
-            for result in &results {
+            for result in &report.scenarios {
                 print_table(result);
             }
         }
-        let all_correct = results.iter().all(|r| r.entries.iter().all(|e| e.correct));
+        let all_correct = report
+            .scenarios
+            .iter()
+            .all(|r| r.entries.iter().all(|e| e.correct));
         Ok(if all_correct {
             ExitCode::Pass
         } else {

@@ -2,10 +2,11 @@ use std::path::PathBuf;
 
 use owo_colors::OwoColorize;
 
-use crate::check::{CheckResult, Divergence, Status};
+use crate::diff::{ComparedScenario, DIFF_FORMAT, DiffReport, DiffSummary, Sides, compare};
 use crate::error::{Error, ExitCode, Result};
 use crate::plugin;
-use crate::sim::{Action, Event, History, Outcome, Plan, SeedTree};
+use crate::runner::{PluginInfo, clock_faults};
+use crate::sim::SeedTree;
 use crate::track::{TrackId, payments, rate_limiter};
 
 use super::RunOptions;
@@ -29,27 +30,23 @@ pub struct DiffCommand {
     /// Calls of context shown before and after a divergence.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub context: usize,
+    /// Print the comparison as JSON (format documented in `host/src/diff.rs`).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunOptions,
-}
-
-/// One scenario's comparison.
-struct Compared {
-    name: String,
-    seed: u64,
-    divergence: Option<Divergence>,
-    /// (call, operation, left answer, right answer), around the divergence.
-    rows: Vec<(usize, String, String, String)>,
-    broken: Vec<CheckResult>,
 }
 
 impl DiffCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let cache = self.run.cache();
         let limits = self.run.limits();
-        let left = plugin::load(&cache, &self.plugin, limits, false)?;
+        let left = plugin::load(&cache, &self.plugin, limits, self.json)?;
         let right = match &self.other {
-            Some(path) => plugin::load(&cache, path, limits, false)?,
+            Some(path) => plugin::load(&cache, path, limits, self.json)?,
             None => plugin::load_reference(&cache, left.track, limits)?,
         };
         if left.track.id != right.track.id {
@@ -70,13 +67,15 @@ impl DiffCommand {
         } else {
             "reference"
         };
-        anstream::println!(
-            "{} {} (plugin) against {} ({other}) on track {}",
-            "diffing".bold(),
-            left.path.display(),
-            right.path.display(),
-            left.track.name.bold()
-        );
+        if !self.json {
+            anstream::println!(
+                "{} {} (plugin) against {} ({other}) on track {}",
+                "diffing".bold(),
+                left.path.display(),
+                right.path.display(),
+                left.track.name.bold()
+            );
+        }
         let mut compared = Vec::new();
         for source in &sources {
             let result = match left.track.id {
@@ -88,14 +87,18 @@ impl DiffCommand {
                         let b = rate_limiter::run(&right.sandbox, &scenario.plan, seeds).await;
                         let (checks, divergence) =
                             rate_limiter::evaluate(&scenario, &left.sandbox, &a, &b).await;
-                        self.compare(
-                            &scenario.name,
-                            scenario.seed,
-                            &scenario.plan,
-                            &a.history,
-                            &b.history,
-                            checks,
-                            divergence,
+                        compare(
+                            Sides {
+                                name: &scenario.name,
+                                seed: scenario.seed,
+                                plan: &scenario.plan,
+                                plugin: &a.history,
+                                other: &b.history,
+                                checks,
+                                divergence,
+                                timeline: clock_faults(&a.history),
+                            },
+                            self.context,
                         )
                     })
                 }
@@ -105,94 +108,70 @@ impl DiffCommand {
                         let a = payments::run(&left.sandbox, &scenario).await;
                         let b = payments::run(&right.sandbox, &scenario).await;
                         let (checks, divergence) = payments::evaluate(&scenario, &a, &b);
-                        self.compare(
-                            &scenario.name,
-                            scenario.seed,
-                            &scenario.plan,
-                            &a.history,
-                            &b.history,
-                            checks,
-                            divergence,
+                        compare(
+                            Sides {
+                                name: &scenario.name,
+                                seed: scenario.seed,
+                                plan: &scenario.plan,
+                                plugin: &a.history,
+                                other: &b.history,
+                                checks,
+                                divergence,
+                                timeline: a.timeline(),
+                            },
+                            self.context,
                         )
                     })
                 }
             };
-            print_compared(&result, other);
+            if !self.json {
+                print_compared(&result, other);
+            }
             compared.push(result);
         }
         let differ = compared.iter().filter(|c| c.divergence.is_some()).count();
-        let line = format!(
-            "{} scenarios: {} agree, {} differ",
-            compared.len(),
-            compared.len() - differ,
-            differ
-        );
-        if differ == 0 {
-            anstream::println!("{}", line.green().bold());
-            Ok(ExitCode::Pass)
+        let report = DiffReport {
+            format: DIFF_FORMAT,
+            gauntlet: env!("CARGO_PKG_VERSION"),
+            track: left.track.name,
+            plugin: PluginInfo::of(&left),
+            other: PluginInfo::of(&right),
+            other_is_reference: self.other.is_none(),
+            summary: DiffSummary {
+                scenarios: compared.len(),
+                agree: compared.len() - differ,
+                differ,
+            },
+            scenarios: compared,
+        };
+        if let Some(path) = &self.html {
+            crate::html::write(path, &crate::html::diff_page(&report))?;
+        }
+        if self.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("the diff report serialises")
+            );
         } else {
-            anstream::println!("{}", line.red().bold());
-            Ok(ExitCode::CheckFailed)
+            let line = format!(
+                "{} scenarios: {} agree, {} differ",
+                report.summary.scenarios, report.summary.agree, report.summary.differ
+            );
+            if differ == 0 {
+                anstream::println!("{}", line.green().bold());
+            } else {
+                anstream::println!("{}", line.red().bold());
+            }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn compare<Op: std::fmt::Display, Out: std::fmt::Display>(
-        &self,
-        name: &str,
-        seed: u64,
-        plan: &Plan<Op>,
-        left: &History<Out>,
-        right: &History<Out>,
-        checks: Vec<CheckResult>,
-        divergence: Option<Divergence>,
-    ) -> Compared {
-        let answers = |h: &History<Out>| -> Vec<String> {
-            h.entries
-                .iter()
-                .filter_map(|e| match &e.event {
-                    Event::Call { outcome, .. } => Some(match outcome {
-                        Outcome::Returned(out) => out.to_string(),
-                        Outcome::Aborted(abort) => format!("ABORTED: {abort}"),
-                    }),
-                    Event::Fault { .. } => None,
-                })
-                .collect()
-        };
-        let (a, b) = (answers(left), answers(right));
-        let ops: Vec<String> = plan
-            .actions
-            .iter()
-            .filter_map(|action| match action {
-                Action::Call(op) => Some(op.to_string()),
-                _ => None,
-            })
-            .collect();
-        let rows = match &divergence {
-            None => Vec::new(),
-            Some(d) => (d.call.saturating_sub(self.context)..=d.call + self.context)
-                .filter(|&i| i < ops.len())
-                .map(|i| {
-                    let show =
-                        |v: &[String]| v.get(i).cloned().unwrap_or_else(|| "(not run)".into());
-                    (i, ops[i].clone(), show(&a), show(&b))
-                })
-                .collect(),
-        };
-        Compared {
-            name: name.to_string(),
-            seed,
-            divergence,
-            rows,
-            broken: checks
-                .into_iter()
-                .filter(|c| c.status == Status::Fail && c.name != crate::diff::CHECK)
-                .collect(),
-        }
+        Ok(if differ == 0 {
+            ExitCode::Pass
+        } else {
+            ExitCode::CheckFailed
+        })
     }
 }
 
-fn print_compared(c: &Compared, other: &str) {
+fn print_compared(c: &ComparedScenario, other: &str) {
     let Some(d) = &c.divergence else {
         anstream::println!("{} {}", "  agree ".green().bold(), c.name);
         return;
@@ -209,16 +188,21 @@ fn print_compared(c: &Compared, other: &str) {
             .map(|f| format!(", after: {f}"))
             .unwrap_or_default()
     );
-    for (call, op, a, b) in &c.rows {
-        if a == b {
-            anstream::println!("      #{call:<5} {op} -> {}", a.dimmed());
+    for row in &c.rows {
+        let call = row.call;
+        if row.differs {
+            anstream::println!("    {} #{call:<5} {}", "≠".red(), row.operation);
+            anstream::println!("        {:<10} {}", "plugin", row.plugin.red());
+            anstream::println!("        {other:<10} {}", row.other.green());
         } else {
-            anstream::println!("    {} #{call:<5} {op}", "≠".red());
-            anstream::println!("        {:<10} {}", "plugin", a.red());
-            anstream::println!("        {other:<10} {}", b.green());
+            anstream::println!(
+                "      #{call:<5} {} -> {}",
+                row.operation,
+                row.plugin.dimmed()
+            );
         }
     }
-    for check in &c.broken {
+    for check in &c.broken_checks {
         anstream::println!(
             "      {} {}: {}",
             "✗".red(),

@@ -22,6 +22,9 @@ pub struct TestCommand {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Also write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunOptions,
 }
@@ -35,6 +38,9 @@ impl TestCommand {
         let sources = plugin.track.select_scenarios(self.scenario.as_deref())?;
         let mut reporter = reporter(self.format);
         let report = run_suite(&plugin, &reference, &sources, self.seed, reporter.as_mut())?;
+        if let Some(path) = &self.html {
+            crate::html::write(path, &crate::html::test_page(&report))?;
+        }
         Ok(if report.all_passed() {
             ExitCode::Pass
         } else {

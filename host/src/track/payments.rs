@@ -384,6 +384,38 @@ impl Run {
         self.history.returned().map(|(_, _, o)| o.waited_ms).sum()
     }
 
+    /// The faults injected, in order: clock faults, and what the bank
+    /// boundary injected while each request was served.
+    pub fn timeline(&self) -> Vec<crate::runner::TimelineEvent> {
+        let mut events = crate::runner::clock_faults(&self.history);
+        for (entry, call, output) in self.history.returned() {
+            let (start, end) = output.injected;
+            let bank_crashes = self.bank.injected[start..end]
+                .iter()
+                .filter(|(_, _, f)| f.is_crash())
+                .count();
+            events.extend(self.bank.injected[start..end].iter().map(|(_, op, fault)| {
+                crate::runner::TimelineEvent {
+                    call,
+                    time_ms: entry.time_ms,
+                    kind: "bank",
+                    description: format!("{op}: {fault}"),
+                }
+            }));
+            let other_crashes = (output.crashes as usize).saturating_sub(bank_crashes);
+            if other_crashes > 0 {
+                events.push(crate::runner::TimelineEvent {
+                    call,
+                    time_ms: entry.time_ms,
+                    kind: "store",
+                    description: format!("{other_crashes} crash(es) at a durable-store write"),
+                });
+            }
+        }
+        events.sort_by_key(|e| e.call);
+        events
+    }
+
     /// Crashes injected while serving the requests.
     pub fn crashes(&self) -> u64 {
         self.history

@@ -268,7 +268,9 @@ fn bench_ranks_correct_plugins_and_marks_the_others() {
         String::from_utf8_lossy(&out.stderr)
     );
     let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let entries = results[0]["entries"].as_array().unwrap();
+    assert_eq!(results["format"], 1);
+    assert_eq!(results["track"], "rate-limiter");
+    let entries = results["scenarios"][0]["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
     // Correct plugins first (the reference and naive), the buggy one last.
     assert!(entries[0]["correct"].as_bool().unwrap());

@@ -35,6 +35,25 @@ pub enum BankFault {
     CrashAfterCommit,
 }
 
+impl BankFault {
+    /// Whether the fault crashes the gateway (rather than the bank's answer).
+    pub fn is_crash(self) -> bool {
+        matches!(self, BankFault::CrashBefore | BankFault::CrashAfterCommit)
+    }
+}
+
+impl std::fmt::Display for BankFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BankFault::Unavailable => "the bank is unavailable (nothing happened)",
+            BankFault::TimeoutAfterCommit => "the bank committed, then the answer timed out",
+            BankFault::ForgetKey => "the bank forgot the idempotency key",
+            BankFault::CrashBefore => "the gateway crashed before the bank call",
+            BankFault::CrashAfterCommit => "the gateway crashed after the bank committed",
+        })
+    }
+}
+
 /// When a fault applies.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
