@@ -45,27 +45,32 @@ fn differing_fields<Out: Serialize>(a: &Out, b: &Out) -> Vec<String> {
 }
 
 /// Compares two runs call by call.
-pub fn first_divergence<Op: Display, Out: Display + Clone + PartialEq + Serialize>(
+pub fn first_divergence<Op: Display, Out: Display + PartialEq + Serialize>(
     plan: &Plan<Op>,
     expected: &History<Out>,
     actual: &History<Out>,
 ) -> Option<Divergence> {
-    let outcomes = |h: &History<Out>| -> Vec<(usize, u64, Outcome<Out>)> {
-        h.entries
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Call { outcome, .. } => Some((e.step, e.time_ms, outcome.clone())),
-                Event::Fault { .. } => None,
-            })
-            .collect()
+    fn outcomes<Out>(h: &History<Out>) -> impl Iterator<Item = (usize, u64, &Outcome<Out>)> {
+        h.entries.iter().filter_map(|e| match &e.event {
+            Event::Call { outcome, .. } => Some((e.step, e.time_ms, outcome)),
+            Event::Fault { .. } => None,
+        })
+    }
+    // Walk both runs in step, without copying them: the first call where the
+    // outcomes differ, or where one run has ended and the other has not.
+    let mut exp = outcomes(expected);
+    let mut act = outcomes(actual);
+    let mut index = 0;
+    let (e, a) = loop {
+        match (exp.next(), act.next()) {
+            (None, None) => return None,
+            (e, a) if e.map(|e| e.2) != a.map(|a| a.2) => break (e, a),
+            _ => index += 1,
+        }
     };
-    let (exp, act) = (outcomes(expected), outcomes(actual));
-    let calls = exp.len().max(act.len());
-    let index = (0..calls).find(|&i| exp.get(i).map(|e| &e.2) != act.get(i).map(|a| &a.2))?;
-    let (step, time_ms) = exp
-        .get(index)
-        .or(act.get(index))
-        .map(|(s, t, _)| (*s, *t))
+    let (step, time_ms) = e
+        .or(a)
+        .map(|(s, t, _)| (s, t))
         .expect("one side has this call");
     let op = plan
         .actions
@@ -79,7 +84,7 @@ pub fn first_divergence<Op: Display, Out: Display + Clone + PartialEq + Serializ
         Action::Fault(f) => Some(f.to_string()),
         _ => None,
     });
-    let fields = match (exp.get(index), act.get(index)) {
+    let fields = match (e, a) {
         (Some((_, _, Outcome::Returned(e))), Some((_, _, Outcome::Returned(a)))) => {
             differing_fields(e, a)
         }
@@ -92,8 +97,8 @@ pub fn first_divergence<Op: Display, Out: Display + Clone + PartialEq + Serializ
         time_ms,
         elapsed_ms: i64::try_from(i128::from(time_ms) - i128::from(plan.start_ms))
             .unwrap_or(i64::MAX),
-        expected: describe(exp.get(index).map(|e| &e.2)),
-        actual: describe(act.get(index).map(|a| &a.2)),
+        expected: describe(e.map(|e| e.2)),
+        actual: describe(a.map(|a| a.2)),
         fields,
         after_fault,
     })

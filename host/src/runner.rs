@@ -193,9 +193,6 @@ pub fn run_suite(
     seed: Option<u64>,
     reporter: &mut dyn Reporter,
 ) -> Result<RunReport> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime builds");
     let track = plugin.track;
     let mut reports = Vec::new();
     match track.id {
@@ -206,7 +203,7 @@ pub fn run_suite(
                 .collect::<Result<Vec<_>>>()?;
             reporter.started(plugin, scenarios.len());
             for scenario in &scenarios {
-                let report = runtime.block_on(rate_limiter_scenario(plugin, reference, scenario));
+                let report = rate_limiter_scenario(plugin, reference, scenario);
                 reporter.scenario(&report);
                 reports.push(report);
             }
@@ -218,7 +215,7 @@ pub fn run_suite(
                 .collect::<Result<Vec<_>>>()?;
             reporter.started(plugin, scenarios.len());
             for scenario in &scenarios {
-                let report = runtime.block_on(payments_scenario(plugin, reference, scenario));
+                let report = payments_scenario(plugin, reference, scenario);
                 reporter.scenario(&report);
                 reports.push(report);
             }
@@ -244,6 +241,36 @@ pub fn run_suite(
     };
     reporter.finished(&report);
     Ok(report)
+}
+
+/// Runs `a` here and `b` on a second thread, each on a current-thread
+/// runtime of its own, and waits for both. Two runs of a scenario share
+/// nothing (each has its own store, clock, fuel and dependencies), so
+/// running them side by side changes no result, only the wall time.
+pub fn side_by_side<A: Send, B: Send>(
+    a: impl Future<Output = A> + Send,
+    b: impl Future<Output = B> + Send,
+) -> (A, B) {
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime builds")
+    };
+    std::thread::scope(|scope| {
+        let b = std::thread::Builder::new()
+            .name("gauntlet-side".into())
+            .spawn_scoped(scope, || runtime().block_on(b))
+            .expect("a thread starts");
+        let a = runtime().block_on(a);
+        (a, b.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    })
+}
+
+/// `future`'s output and the wall time it took.
+async fn timed<T>(future: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let out = future.await;
+    (out, started.elapsed())
 }
 
 /// What a track's runs of one scenario produced, for [`ScenarioReport`].
@@ -306,18 +333,18 @@ impl<Out> Finished<'_, Out> {
     }
 }
 
-async fn rate_limiter_scenario(
+fn rate_limiter_scenario(
     plugin: &Plugin,
     reference: &Plugin,
     scenario: &rate_limiter::scenario::Scenario,
 ) -> ScenarioReport {
     let seeds = crate::sim::SeedTree::new(scenario.seed);
-    let started = Instant::now();
-    let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
-    let wall = started.elapsed();
-    let reference_run = rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
+    let ((run, wall), reference_run) = side_by_side(
+        timed(rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds)),
+        rate_limiter::run(&reference.sandbox, &scenario.plan, seeds),
+    );
     let (checks, first_divergence) =
-        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run).await;
+        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run);
     Finished {
         name: &scenario.name,
         file: &scenario.file,
@@ -337,15 +364,15 @@ async fn rate_limiter_scenario(
     .report(plugin)
 }
 
-async fn payments_scenario(
+fn payments_scenario(
     plugin: &Plugin,
     reference: &Plugin,
     scenario: &payments::scenario::Scenario,
 ) -> ScenarioReport {
-    let started = Instant::now();
-    let run = payments::run(&plugin.sandbox, scenario).await;
-    let wall = started.elapsed();
-    let reference_run = payments::run(&reference.sandbox, scenario).await;
+    let ((run, wall), reference_run) = side_by_side(
+        timed(payments::run(&plugin.sandbox, scenario)),
+        payments::run(&reference.sandbox, scenario),
+    );
     let (checks, first_divergence) = payments::evaluate(scenario, &run, &reference_run);
     Finished {
         name: &scenario.name,

@@ -132,10 +132,25 @@ impl BenchCommand {
             .expect("a current-thread runtime builds");
         let mut all: Vec<&Plugin> = vec![&reference];
         all.extend(plugins.iter());
+        // One tick per run (checks, warm-up and measured); drawn on a
+        // terminal only, and never under --json.
+        let runs_per_workload = all.len() as u64 * (2 + u64::from(self.runs));
+        let progress = if self.json {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(runs_per_workload * workloads.len() as u64)
+        };
+        progress.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, {elapsed}")
+                .expect("the progress template is valid")
+                .progress_chars("=> "),
+        );
         let mut results = Vec::new();
         for workload in &workloads {
-            results.push(runtime.block_on(self.bench(&all, workload)));
+            progress.set_message(format!("bench {}", workload.identity().0));
+            results.push(self.bench(&runtime, &all, workload, &progress));
         }
+        progress.finish_and_clear();
         let report = BenchReport {
             format: BENCH_FORMAT,
             gauntlet: env!("CARGO_PKG_VERSION"),
@@ -170,15 +185,23 @@ impl BenchCommand {
     /// Warm-up, then `runs` rounds of one run per plugin (A B A B ...), so
     /// that drift of the machine hits every plugin alike. `plugins[0]` is
     /// the reference.
-    async fn bench(&self, plugins: &[&Plugin], workload: &Workload) -> BenchScenario {
-        let verdicts = workload.failed_checks(plugins).await;
+    fn bench(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        plugins: &[&Plugin],
+        workload: &Workload,
+        progress: &indicatif::ProgressBar,
+    ) -> BenchScenario {
+        let verdicts = workload.failed_checks(runtime, plugins, progress);
         for plugin in plugins {
-            workload.measure(plugin).await; // warm-up
+            runtime.block_on(workload.measure(plugin)); // warm-up
+            progress.inc(1);
         }
         let mut samples: Vec<Vec<Sample>> = plugins.iter().map(|_| Vec::new()).collect();
         for _ in 0..self.runs {
             for (i, plugin) in plugins.iter().enumerate() {
-                samples[i].push(workload.measure(plugin).await);
+                samples[i].push(runtime.block_on(workload.measure(plugin)));
+                progress.inc(1);
             }
         }
         let mut entries: Vec<BenchEntry> = plugins
@@ -241,28 +264,34 @@ impl Workload {
 
     /// The checks each plugin fails, judged against one run of the
     /// reference (`plugins[0]`).
-    async fn failed_checks(&self, plugins: &[&Plugin]) -> Vec<Vec<&'static str>> {
+    fn failed_checks(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        plugins: &[&Plugin],
+        progress: &indicatif::ProgressBar,
+    ) -> Vec<Vec<&'static str>> {
         let reference = plugins[0];
         let mut verdicts = Vec::new();
         match self {
             Workload::RateLimiter(scenario) => {
                 let seeds = SeedTree::new(scenario.seed);
                 let reference_run =
-                    rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
+                    runtime.block_on(rate_limiter::run(&reference.sandbox, &scenario.plan, seeds));
                 for plugin in plugins {
-                    let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
+                    let run =
+                        runtime.block_on(rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds));
                     let checks =
-                        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run)
-                            .await
-                            .0;
+                        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run).0;
                     verdicts.push(failed(checks));
+                    progress.inc(1);
                 }
             }
             Workload::Payments(scenario) => {
-                let reference_run = payments::run(&reference.sandbox, scenario).await;
+                let reference_run = runtime.block_on(payments::run(&reference.sandbox, scenario));
                 for plugin in plugins {
-                    let run = payments::run(&plugin.sandbox, scenario).await;
+                    let run = runtime.block_on(payments::run(&plugin.sandbox, scenario));
                     verdicts.push(failed(payments::evaluate(scenario, &run, &reference_run).0));
+                    progress.inc(1);
                 }
             }
         }

@@ -5,7 +5,7 @@ use owo_colors::OwoColorize;
 use crate::diff::{ComparedScenario, DIFF_FORMAT, DiffReport, DiffSummary, Sides, compare};
 use crate::error::{Error, ExitCode, Result};
 use crate::plugin;
-use crate::runner::{PluginInfo, clock_faults};
+use crate::runner::{PluginInfo, clock_faults, side_by_side};
 use crate::sim::SeedTree;
 use crate::track::{TrackId, payments, rate_limiter};
 
@@ -59,9 +59,6 @@ impl DiffCommand {
             )));
         }
         let sources = left.track.select_scenarios(self.scenario.as_deref())?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime builds");
         let other = if self.other.is_some() {
             "other"
         } else {
@@ -82,46 +79,46 @@ impl DiffCommand {
                 TrackId::RateLimiter => {
                     let scenario = rate_limiter::scenario::Scenario::load(source, self.seed)?;
                     let seeds = SeedTree::new(scenario.seed);
-                    runtime.block_on(async {
-                        let a = rate_limiter::run(&left.sandbox, &scenario.plan, seeds).await;
-                        let b = rate_limiter::run(&right.sandbox, &scenario.plan, seeds).await;
-                        let (checks, divergence) =
-                            rate_limiter::evaluate(&scenario, &left.sandbox, &a, &b).await;
-                        compare(
-                            Sides {
-                                name: &scenario.name,
-                                seed: scenario.seed,
-                                plan: &scenario.plan,
-                                plugin: &a.history,
-                                other: &b.history,
-                                checks,
-                                divergence,
-                                timeline: clock_faults(&a.history),
-                            },
-                            self.context,
-                        )
-                    })
+                    let (a, b) = side_by_side(
+                        rate_limiter::run(&left.sandbox, &scenario.plan, seeds),
+                        rate_limiter::run(&right.sandbox, &scenario.plan, seeds),
+                    );
+                    let (checks, divergence) =
+                        rate_limiter::evaluate(&scenario, &left.sandbox, &a, &b);
+                    compare(
+                        Sides {
+                            name: &scenario.name,
+                            seed: scenario.seed,
+                            plan: &scenario.plan,
+                            plugin: &a.history,
+                            other: &b.history,
+                            checks,
+                            divergence,
+                            timeline: clock_faults(&a.history),
+                        },
+                        self.context,
+                    )
                 }
                 TrackId::Payments => {
                     let scenario = payments::scenario::Scenario::load(source, self.seed)?;
-                    runtime.block_on(async {
-                        let a = payments::run(&left.sandbox, &scenario).await;
-                        let b = payments::run(&right.sandbox, &scenario).await;
-                        let (checks, divergence) = payments::evaluate(&scenario, &a, &b);
-                        compare(
-                            Sides {
-                                name: &scenario.name,
-                                seed: scenario.seed,
-                                plan: &scenario.plan,
-                                plugin: &a.history,
-                                other: &b.history,
-                                checks,
-                                divergence,
-                                timeline: a.timeline(),
-                            },
-                            self.context,
-                        )
-                    })
+                    let (a, b) = side_by_side(
+                        payments::run(&left.sandbox, &scenario),
+                        payments::run(&right.sandbox, &scenario),
+                    );
+                    let (checks, divergence) = payments::evaluate(&scenario, &a, &b);
+                    compare(
+                        Sides {
+                            name: &scenario.name,
+                            seed: scenario.seed,
+                            plan: &scenario.plan,
+                            plugin: &a.history,
+                            other: &b.history,
+                            checks,
+                            divergence,
+                            timeline: a.timeline(),
+                        },
+                        self.context,
+                    )
                 }
             };
             if !self.json {

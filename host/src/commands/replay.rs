@@ -4,6 +4,7 @@ use owo_colors::OwoColorize;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::plugin;
+use crate::runner::side_by_side;
 use crate::sim::{Action, Event, History, Outcome, SeedTree};
 use crate::track::{TrackId, payments, rate_limiter};
 
@@ -45,20 +46,17 @@ impl ReplayCommand {
         let source = sources
             .first()
             .ok_or_else(|| Error::Usage("no scenario".into()))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime builds");
         let replay = match plugin.track.id {
             TrackId::RateLimiter => {
                 let scenario = rate_limiter::scenario::Scenario::load(source, self.seed)?;
                 let seeds = SeedTree::new(scenario.seed);
-                runtime.block_on(async {
-                    let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
-                    let reference_run =
-                        rate_limiter::run(&reference.sandbox, &scenario.plan, seeds).await;
+                {
+                    let (run, reference_run) = side_by_side(
+                        rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds),
+                        rate_limiter::run(&reference.sandbox, &scenario.plan, seeds),
+                    );
                     let (checks, divergence) =
-                        rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run)
-                            .await;
+                        rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run);
                     self.show(
                         Replayed {
                             name: &scenario.name,
@@ -73,13 +71,15 @@ impl ReplayCommand {
                         },
                         &plugin.path,
                     )
-                })
+                }
             }
             TrackId::Payments => {
                 let scenario = payments::scenario::Scenario::load(source, self.seed)?;
-                runtime.block_on(async {
-                    let run = payments::run(&plugin.sandbox, &scenario).await;
-                    let reference_run = payments::run(&reference.sandbox, &scenario).await;
+                {
+                    let (run, reference_run) = side_by_side(
+                        payments::run(&plugin.sandbox, &scenario),
+                        payments::run(&reference.sandbox, &scenario),
+                    );
                     let (checks, divergence) = payments::evaluate(&scenario, &run, &reference_run);
                     self.show(
                         Replayed {
@@ -95,7 +95,7 @@ impl ReplayCommand {
                         },
                         &plugin.path,
                     )
-                })
+                }
             }
         };
         Ok(replay)

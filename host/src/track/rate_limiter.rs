@@ -144,8 +144,9 @@ pub async fn run(sandbox: &Sandbox, plan: &Plan<Op>, seeds: SeedTree) -> Run {
 }
 
 /// Runs every check of the track on the plugin's run, and the strict diff
-/// against the reference's run.
-pub async fn evaluate(
+/// against the reference's run. The probing checks (which replay keys in
+/// fresh instances) run on a second thread beside the others.
+pub fn evaluate(
     scenario: &Scenario,
     sandbox: &Sandbox,
     plugin: &Run,
@@ -153,37 +154,45 @@ pub async fn evaluate(
 ) -> (Vec<CheckResult>, Option<Divergence>) {
     let seeds = SeedTree::new(scenario.seed);
     let views = checks::views(&scenario.plan, &plugin.history);
-    let aborted = plugin.history.abort();
-    let mut results = vec![
-        checks::completes(&scenario.plan, &plugin.history),
-        checks::expectations(scenario, &views),
-        checks::never_over_limit(&views),
-    ];
-    if aborted.is_some() {
-        results.push(CheckResult::skip(
-            checks::HONEST_RETRY_AFTER,
-            "not probed: the plugin aborted",
-        ));
-        results.push(CheckResult::skip(
-            checks::INDEPENDENT_KEYS,
-            "not probed: the plugin aborted",
-        ));
-    } else {
+    let probing = async {
+        if plugin.history.abort().is_some() {
+            return [
+                CheckResult::skip(checks::HONEST_RETRY_AFTER, "not probed: the plugin aborted"),
+                CheckResult::skip(checks::INDEPENDENT_KEYS, "not probed: the plugin aborted"),
+            ];
+        }
         // The probes share one fuel budget of their own.
         let probes = checks::Probes {
             sandbox,
             seeds,
             fuel: FuelPool::new(sandbox.limits().fuel_per_scenario),
         };
-        results.push(checks::honest_retry_after(&probes, &views).await);
-        results.push(checks::independent_keys(&probes, &views).await);
-    }
-    results.push(checks::right_tier(&views));
-    let divergence =
-        crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
-    results.push(crate::diff::as_check(
-        divergence.as_ref(),
-        plugin.history.calls(),
-    ));
+        [
+            checks::honest_retry_after(&probes, &views).await,
+            checks::independent_keys(&probes, &views).await,
+        ]
+    };
+    let direct = async {
+        let checks = [
+            checks::completes(&scenario.plan, &plugin.history),
+            checks::expectations(scenario, &views),
+            checks::never_over_limit(&views),
+            checks::right_tier(&views),
+        ];
+        let divergence =
+            crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
+        (checks, divergence)
+    };
+    let (([completes, expectations, never_over, right_tier], divergence), [honest, independent]) =
+        crate::runner::side_by_side(direct, probing);
+    let results = vec![
+        completes,
+        expectations,
+        never_over,
+        honest,
+        independent,
+        right_tier,
+        crate::diff::as_check(divergence.as_ref(), plugin.history.calls()),
+    ];
     (results, divergence)
 }

@@ -9,7 +9,8 @@
 //! - `independent-keys`: a key alone gets the decisions it got among others.
 //! - `right-tier`: every decision reports its tier's policy limit.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 
 use rand::RngExt;
@@ -36,6 +37,11 @@ const MAX_ALONE_KEYS: usize = 6;
 const ALONE_BUDGET: usize = 60_000;
 /// Scenarios with at most this many keys have every key replayed alone.
 const ALL_KEYS_UP_TO: usize = 32;
+
+/// A map for lookups by key over a million keys, where a `BTreeMap`'s string
+/// comparisons dominate. Its hasher has fixed keys (no OS entropy), and no
+/// result depends on its iteration order.
+type LookupMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 
 /// One call as the checks see it.
 pub struct View<'a> {
@@ -105,12 +111,13 @@ pub fn completes(plan: &Plan<Op>, history: &History<Output>) -> CheckResult {
 }
 
 pub fn expectations(scenario: &Scenario, views: &[View]) -> CheckResult {
-    let by_call: BTreeMap<usize, &View> = views.iter().map(|v| (v.call, v)).collect();
     let mut checked = 0;
     for (call, (expect, line)) in &scenario.expectations {
-        let Some(view) = by_call.get(call) else {
+        // Views are in call order.
+        let Ok(i) = views.binary_search_by_key(call, |v| v.call) else {
             continue;
         };
+        let view = &views[i];
         checked += 1;
         if let Some(mismatch) = expect.mismatch(view.output) {
             return CheckResult::fail(
@@ -142,7 +149,7 @@ enum Usage {
 }
 
 pub fn never_over_limit(views: &[View]) -> CheckResult {
-    let mut usage: BTreeMap<&str, Usage> = BTreeMap::new();
+    let mut usage: LookupMap<&str, Usage> = LookupMap::default();
     let mut current_config = None;
     let mut allowed = 0u64;
     for view in views {
@@ -510,33 +517,35 @@ pub async fn honest_retry_after(probes: &Probes<'_>, views: &[View<'_>]) -> Chec
 }
 
 pub async fn independent_keys(probes: &Probes<'_>, views: &[View<'_>]) -> CheckResult {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    // Calls per key, and the keys in order of first appearance.
+    let mut counts: LookupMap<&str, usize> = LookupMap::default();
+    let mut keys: Vec<&str> = Vec::new();
     for view in views {
         if let Op::Check { key, .. } = view.op {
-            *counts.entry(key).or_default() += 1;
+            let count = counts.entry(key).or_insert_with(|| {
+                keys.push(key);
+                0
+            });
+            *count += 1;
         }
     }
-    if counts.len() < 2 {
+    if keys.len() < 2 {
         return CheckResult::pass(INDEPENDENT_KEYS, "fewer than two keys: nothing to compare");
     }
     // Every key of a small scenario; else the busiest keys (ties by name),
     // then a seeded pick of the others.
-    let mut busiest: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (*k, *n)).collect();
-    if busiest.len() <= ALL_KEYS_UP_TO {
-        let all: Vec<&str> = busiest.iter().map(|k| k.0).collect();
-        return compare_alone(probes, views, all).await;
+    if keys.len() <= ALL_KEYS_UP_TO {
+        keys.sort_unstable();
+        return compare_alone(probes, views, keys).await;
     }
-    busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let mut chosen: Vec<&str> = busiest
-        .iter()
-        .take(MAX_ALONE_KEYS / 2)
-        .map(|k| k.0)
-        .collect();
-    let rest: Vec<&str> = busiest
-        .iter()
-        .skip(MAX_ALONE_KEYS / 2)
-        .map(|k| k.0)
-        .collect();
+    let busiest_first = |a: &&str, b: &&str| counts[b].cmp(&counts[a]).then(a.cmp(b));
+    let mut busiest = keys.clone();
+    let top = MAX_ALONE_KEYS / 2;
+    busiest.select_nth_unstable_by(top - 1, busiest_first);
+    busiest.truncate(top);
+    busiest.sort_unstable_by(busiest_first);
+    let mut chosen = busiest;
+    let rest: Vec<&str> = keys.into_iter().filter(|k| !chosen.contains(k)).collect();
     let mut rng = probes.seeds.rng("independent-keys");
     for _ in 0..(MAX_ALONE_KEYS - chosen.len()).min(rest.len()) {
         let pick = rest[rng.random_range(0..rest.len())];
