@@ -211,6 +211,106 @@ fn diff_shows_both_answers_at_the_first_divergence_and_exits_1() {
 }
 
 #[test]
+fn diff_json_is_versioned_and_lays_the_divergence_side_by_side() {
+    let buggy = plugin_wasm("rate-limiter/off-by-one-window");
+    let out = gauntlet()
+        .args([
+            "diff",
+            buggy.to_str().unwrap(),
+            "--scenario",
+            "fixed-window-edge-burst",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["format"], 1);
+    assert_eq!(report["track"], "rate-limiter");
+    assert_eq!(report["other_is_reference"], true);
+    assert_eq!(report["summary"]["differ"], 1);
+    let scenario = &report["scenarios"][0];
+    let call = scenario["divergence"]["call"].as_u64().unwrap();
+    let rows = scenario["rows"].as_array().unwrap();
+    // Context on both sides of the divergence; the divergent row differs,
+    // the calls before it agree.
+    let at = rows.iter().find(|r| r["call"] == call).unwrap();
+    assert_eq!(at["differs"], true);
+    assert_ne!(at["plugin"], at["other"]);
+    assert!(
+        rows.iter()
+            .any(|r| r["call"].as_u64() < Some(call) && r["differs"] == false)
+    );
+    assert!(
+        scenario["broken_checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "never-over-limit")
+    );
+}
+
+#[test]
+fn a_payment_report_carries_the_fault_timeline() {
+    let naive = plugin_wasm("payment-gateway/naive");
+    let out = gauntlet()
+        .args([
+            "test",
+            naive.to_str().unwrap(),
+            "--scenario",
+            "crash-after-bank-answered",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scenario = &report["scenarios"][0];
+    let timeline = scenario["timeline"].as_array().unwrap();
+    assert_eq!(
+        scenario["timeline_total"].as_u64(),
+        Some(timeline.len() as u64)
+    );
+    let crashes = timeline
+        .iter()
+        .filter(|e| e["kind"] == "bank" && e["description"].as_str().unwrap().contains("crashed"))
+        .count() as u64;
+    // Every crash the run recovered from is on the timeline.
+    assert!(crashes > 0);
+    assert_eq!(Some(crashes), scenario["dependency"]["crashes"].as_u64());
+}
+
+#[test]
+fn a_closed_stdout_ends_gauntlet_quietly() {
+    use std::process::{Command, Stdio};
+    // A replay of 200,000 calls prints far more than a pipe buffers.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("gauntlet"))
+        .args([
+            "replay",
+            plugin_wasm("rate-limiter/naive").to_str().unwrap(),
+            "--scenario",
+            "zipf-workload",
+            "--json",
+        ])
+        .env(
+            "GAUNTLET_CACHE_DIR",
+            root().join("target/test-component-cache"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    const SIGPIPE: i32 = 13; // on Linux and the BSDs
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{stderr}");
+}
+
+#[test]
 fn diff_of_two_learner_plugins_that_behave_alike_exits_0() {
     let naive = plugin_wasm("rate-limiter/naive");
     let clock_panic = plugin_wasm("rate-limiter/clock-panic");
