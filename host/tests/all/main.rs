@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod determinism;
+mod html;
 mod payments_plugins;
 mod plugins;
 mod sandbox;
