@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use gauntlet::bindings::rate_limiter::types as wit;
 use gauntlet::bindings::rate_limiter::{Plugin, PluginPre};
 use gauntlet::engine::ComponentCache;
 use gauntlet::sandbox::{HostState, Limits, Sandbox, VirtualClock};
@@ -247,7 +246,7 @@ impl Bare {
             .expect("the reference instantiates");
         plugin
             .gauntlet_rate_limiter_limiter()
-            .call_configure(&mut store, &to_wit(config))
+            .call_configure(&mut store, &config.to_wit())
             .await
             .expect("configure returns")
             .expect("the configuration is valid");
@@ -297,45 +296,4 @@ pub fn process_memory_kib() -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmSize:"), field("VmRSS:"))
-}
-
-/// The host's model of a configuration as the WIT's (the host's own
-/// conversion is private to it; this one is the same, field for field).
-pub fn to_wit(config: &Config) -> wit::Config {
-    wit::Config {
-        policies: config
-            .policies
-            .iter()
-            .map(|p| wit::Policy {
-                name: p.name.clone(),
-                algorithm: match p.algorithm {
-                    Algorithm::TokenBucket {
-                        capacity,
-                        refill_per_sec,
-                    } => wit::Algorithm::TokenBucket(wit::TokenBucket {
-                        capacity,
-                        refill_per_sec,
-                    }),
-                    Algorithm::FixedWindow { limit, window_ms } => {
-                        wit::Algorithm::FixedWindow(wit::Window { limit, window_ms })
-                    }
-                    Algorithm::SlidingLog { limit, window_ms } => {
-                        wit::Algorithm::SlidingLog(wit::Window { limit, window_ms })
-                    }
-                    Algorithm::SlidingCounter { limit, window_ms } => {
-                        wit::Algorithm::SlidingCounter(wit::Window { limit, window_ms })
-                    }
-                },
-            })
-            .collect(),
-        tiers: config
-            .tiers
-            .iter()
-            .map(|t| wit::Tier {
-                prefix: t.prefix.clone(),
-                policy: t.policy.clone(),
-            })
-            .collect(),
-        default_policy: config.default_policy.clone(),
-    }
 }

@@ -14,6 +14,7 @@ use crate::engine::{ComponentCache, default_cache_dir, new_engine};
 use crate::error::{ExitCode, Result};
 use crate::sandbox::Limits;
 
+pub(crate) use self::bench::rate;
 pub use self::bench::{BenchCommand, BenchEntry, BenchReport, BenchScenario};
 pub use self::diff::DiffCommand;
 pub use self::replay::ReplayCommand;

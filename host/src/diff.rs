@@ -44,18 +44,20 @@ fn differing_fields<Out: Serialize>(a: &Out, b: &Out) -> Vec<String> {
     }
 }
 
+/// A run's calls in order: (step, clock reading, outcome).
+fn outcomes<Out>(h: &History<Out>) -> impl Iterator<Item = (usize, u64, &Outcome<Out>)> {
+    h.entries.iter().filter_map(|e| match &e.event {
+        Event::Call { outcome, .. } => Some((e.step, e.time_ms, outcome)),
+        Event::Fault { .. } => None,
+    })
+}
+
 /// Compares two runs call by call.
 pub fn first_divergence<Op: Display, Out: Display + PartialEq + Serialize>(
     plan: &Plan<Op>,
     expected: &History<Out>,
     actual: &History<Out>,
 ) -> Option<Divergence> {
-    fn outcomes<Out>(h: &History<Out>) -> impl Iterator<Item = (usize, u64, &Outcome<Out>)> {
-        h.entries.iter().filter_map(|e| match &e.event {
-            Event::Call { outcome, .. } => Some((e.step, e.time_ms, outcome)),
-            Event::Fault { .. } => None,
-        })
-    }
     // Walk both runs in step, without copying them: the first call where the
     // outcomes differ, or where one run has ended and the other has not.
     let mut exp = outcomes(expected);
@@ -190,26 +192,26 @@ pub fn compare<Op: Display, Out: Display>(
     sides: Sides<'_, Op, Out>,
     context: usize,
 ) -> ComparedScenario {
-    let answer = |h: &History<Out>, call: usize| -> String {
-        h.entries
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Call { outcome, .. } => Some(outcome),
-                Event::Fault { .. } => None,
-            })
-            .nth(call)
-            .map_or_else(
-                || "(not run)".to_string(),
-                |outcome| match outcome {
-                    Outcome::Returned(out) => out.to_string(),
-                    Outcome::Aborted(abort) => format!("ABORTED: {abort}"),
-                },
-            )
-    };
     let rows = match &sides.divergence {
         None => Vec::new(),
         Some(d) => {
             let first = d.call.saturating_sub(context);
+            let count = d.call + context + 1 - first;
+            // Each side's answers in the window, read in one pass.
+            let answers = |h: &History<Out>| -> Vec<String> {
+                outcomes(h)
+                    .skip(first)
+                    .take(count)
+                    .map(|(_, _, outcome)| match outcome {
+                        Outcome::Returned(out) => out.to_string(),
+                        Outcome::Aborted(abort) => format!("ABORTED: {abort}"),
+                    })
+                    .collect()
+            };
+            let (plugin, other) = (answers(sides.plugin), answers(sides.other));
+            let answer = |v: &[String], i: usize| {
+                v.get(i).cloned().unwrap_or_else(|| "(not run)".to_string())
+            };
             sides
                 .plan
                 .actions
@@ -220,9 +222,10 @@ pub fn compare<Op: Display, Out: Display>(
                 })
                 .enumerate()
                 .skip(first)
-                .take(d.call + context + 1 - first)
-                .map(|(call, op)| {
-                    let (plugin, other) = (answer(sides.plugin, call), answer(sides.other, call));
+                .take(count)
+                .enumerate()
+                .map(|(i, (call, op))| {
+                    let (plugin, other) = (answer(&plugin, i), answer(&other, i));
                     DiffRow {
                         call,
                         operation: op.to_string(),

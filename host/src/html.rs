@@ -26,9 +26,10 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
 use crate::check::{CheckResult, Divergence, Status, Verdict};
-use crate::commands::{BenchEntry, BenchReport, BenchScenario};
+use crate::commands::{BenchEntry, BenchReport, BenchScenario, rate};
 use crate::diff::{ComparedScenario, DiffReport, DiffRow};
 use crate::error::{Error, Result};
+use crate::report::megabytes;
 use crate::runner::{DependencyReport, RunReport, ScenarioReport, TimelineEvent};
 
 const STYLE: &str = include_str!("html/style.css");
@@ -74,17 +75,7 @@ pub fn test_page(report: &RunReport) -> String {
                     dt { "gauntlet" } dd { (report.gauntlet) span.muted { " · report format " (report.format) } }
                 }
             }
-            @if report.all_passed() {
-                div.outcome.pass {
-                    div.big { "all " (s.scenarios) " passed" }
-                    div.small { (plural(s.scenarios, "scenario")) ": " (s.passed) " passed, " (s.failed) " failed" }
-                }
-            } @else {
-                div.outcome.fail {
-                    div.big { (s.failed) " failed" }
-                    div.small { (plural(s.scenarios, "scenario")) ": " (s.passed) " passed, " (s.failed) " failed" }
-                }
-            }
+            (outcome(s.scenarios, (s.passed, "passed"), (s.failed, "failed")))
         }
         (toolbar())
         h2 { "Scenarios" }
@@ -129,8 +120,8 @@ pub fn test_page(report: &RunReport) -> String {
                         td.num { (grouped(r.fuel_per_operation)) }
                         td.num.ref { (grouped(r.reference_fuel_per_operation)) }
                         (ratio_cell(r.fuel_per_operation as f64, r.reference_fuel_per_operation as f64, false))
-                        td.num { (mib(r.peak_memory_bytes)) }
-                        td.num.ref { (mib(r.reference_peak_memory_bytes)) }
+                        td.num { (megabytes(r.peak_memory_bytes)) }
+                        td.num.ref { (megabytes(r.reference_peak_memory_bytes)) }
                         @if dependency.is_some() {
                             @if let Some(d) = r.dependency {
                                 td.num { (grouped(d.calls)) }
@@ -191,17 +182,7 @@ pub fn diff_page(report: &DiffReport) -> String {
                     dt { "gauntlet" } dd { (report.gauntlet) span.muted { " · report format " (report.format) } }
                 }
             }
-            @if s.differ == 0 {
-                div.outcome.pass {
-                    div.big { "all " (s.scenarios) " agree" }
-                    div.small { (plural(s.scenarios, "scenario")) ": " (s.agree) " agree, " (s.differ) " differ" }
-                }
-            } @else {
-                div.outcome.fail {
-                    div.big { (s.differ) " differ" }
-                    div.small { (plural(s.scenarios, "scenario")) ": " (s.agree) " agree, " (s.differ) " differ" }
-                }
-            }
+            (outcome(s.scenarios, (s.agree, "agree"), (s.differ, "differ")))
         }
         (toolbar())
         h2 { "Scenarios" }
@@ -349,24 +330,8 @@ fn script_hash(script: &str) -> String {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Shown by the script (it does nothing without it).
@@ -377,6 +342,18 @@ fn toolbar() -> Markup {
             button type="button" data-action="collapse" { "Collapse all" }
             label.toggle { input type="checkbox" data-action="failures"; "failures only" }
         }
+    }
+}
+
+/// The header's summary box: `all N passed`, or the failures in red.
+fn outcome(scenarios: usize, good: (usize, &str), bad: (usize, &str)) -> Markup {
+    let detail = html! {
+        div.small { (plural(scenarios, "scenario")) ": " (good.0) " " (good.1) ", " (bad.0) " " (bad.1) }
+    };
+    if bad.0 == 0 {
+        html! { div.outcome.pass { div.big { "all " (scenarios) " " (good.1) } (detail) } }
+    } else {
+        html! { div.outcome.fail { div.big { (bad.0) " " (bad.1) } (detail) } }
     }
 }
 
@@ -456,27 +433,12 @@ fn plural(n: usize, noun: &str) -> String {
     )
 }
 
-fn mib(bytes: usize) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
-}
-
 /// Virtual time: milliseconds, or seconds past ten of them.
 fn duration_ms(ms: u64) -> String {
     if ms < 10_000 {
         format!("{} ms", grouped(ms))
     } else {
         format!("{}.{} s", grouped(ms / 1000), (ms % 1000) / 100)
-    }
-}
-
-/// Throughput as the terminal prints it: `1.47M`, `675.0k`.
-fn rate(r: f64) -> String {
-    if r >= 1e6 {
-        format!("{:.2}M", r / 1e6)
-    } else if r >= 1e3 {
-        format!("{:.1}k", r / 1e3)
-    } else {
-        format!("{r:.0}")
     }
 }
 
@@ -580,7 +542,7 @@ fn scenario_section(index: usize, r: &ScenarioReport) -> Markup {
                     code { (r.file) } " · seed " (r.seed) " · "
                     (grouped(r.operations as u64)) " of " (grouped(r.planned_operations as u64)) " calls answered · "
                     (grouped(r.fuel_per_operation)) " fuel/op (reference " (grouped(r.reference_fuel_per_operation)) ") · "
-                    (mib(r.peak_memory_bytes)) " peak (reference " (mib(r.reference_peak_memory_bytes)) ")"
+                    (megabytes(r.peak_memory_bytes)) " peak (reference " (megabytes(r.reference_peak_memory_bytes)) ")"
                 }
                 @if let Some(a) = &r.abort {
                     div.block {
@@ -1228,14 +1190,6 @@ fn nice_step(raw: f64) -> f64 {
 // ---------------------------------------------------------------------------
 // bench
 
-fn entry_name(e: &BenchEntry) -> String {
-    if e.reference {
-        "reference".to_string()
-    } else {
-        file_name(&e.plugin)
-    }
-}
-
 fn bench_section(index: usize, s: &BenchScenario) -> Markup {
     let waits = s
         .entries
@@ -1277,7 +1231,7 @@ fn bench_section(index: usize, s: &BenchScenario) -> Markup {
                         tr class=(bench_row_class(e)) {
                             td.rank { @if let Some(r) = rank { (r) } @else { "–" } }
                             td.plugin {
-                                (entry_name(e))
+                                (e.name())
                                 span.sub title=(e.plugin) { "sha256 " (e.sha256.get(..16).unwrap_or(&e.sha256)) "…" }
                                 @if !e.correct {
                                     span.sub { "✗ not ranked: fails " (e.failed_checks.join(", ")) }
@@ -1289,7 +1243,7 @@ fn bench_section(index: usize, s: &BenchScenario) -> Markup {
                             td class=(if e.reference || (0.95..=1.05).contains(&e.vs_reference) { "num" } else if e.vs_reference > 1.0 { "num better" } else { "num worse" }) {
                                 (format!("{:.2}×", e.vs_reference))
                             }
-                            td.num { (mib(e.peak_memory_bytes)) }
+                            td.num { (megabytes(e.peak_memory_bytes)) }
                             td.num { @if e.compile_cached { span.muted { "cached" } } @else { (format!("{:.0} ms", e.compile_ms)) } }
                             @if waits {
                                 td.num {
@@ -1370,7 +1324,7 @@ fn bar_chart(
                 @let v = value(e);
                 @let class = if !e.correct { "incorrect" } else if e.reference { "reference" } else { "" };
                 @let name: String = {
-                    let n = entry_name(e);
+                    let n = e.name();
                     let n = n.strip_suffix(".wasm").unwrap_or(&n);
                     if n.chars().count() > 22 { format!("{}…", n.chars().take(21).collect::<String>()) } else { n.to_string() }
                 };
@@ -1379,7 +1333,7 @@ fn bar_chart(
                     title { (e.plugin) }
                 }
                 rect class=(format!("bar {class}")) x=(LEFT) y=(f1(y)) width=(f1(x(v) - LEFT)) height=(BAR) rx="2" {
-                    title { (entry_name(e)) ": " (label(v)) }
+                    title { (e.name()) ": " (label(v)) }
                 }
                 @let range = whisker(e);
                 @let end = range.map_or(x(v), |(_, hi)| x(hi).max(x(v)));

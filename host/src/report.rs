@@ -32,7 +32,7 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
     }
 }
 
-fn megabytes(bytes: usize) -> String {
+pub(crate) fn megabytes(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
 

@@ -68,6 +68,18 @@ pub struct BenchEntry {
     pub vs_reference: f64,
 }
 
+impl BenchEntry {
+    /// `reference`, or the plugin's file name.
+    pub fn name(&self) -> String {
+        if self.reference {
+            return "reference".to_string();
+        }
+        std::path::Path::new(&self.plugin)
+            .file_name()
+            .map_or_else(|| self.plugin.clone(), |n| n.to_string_lossy().into_owned())
+    }
+}
+
 /// The format version of the JSON bench report.
 pub const BENCH_FORMAT: u32 = 1;
 
@@ -368,7 +380,8 @@ fn entry(
     }
 }
 
-fn rate(r: f64) -> String {
+/// Throughput as the terminal prints it: `1.47M`, `675.0k`.
+pub(crate) fn rate(r: f64) -> String {
     if r >= 1e6 {
         format!("{:.2}M", r / 1e6)
     } else if r >= 1e3 {
@@ -411,14 +424,7 @@ fn print_table(result: &BenchScenario) {
         } else {
             "-".to_string()
         };
-        let name = if e.reference {
-            "reference".to_string()
-        } else {
-            let path = std::path::Path::new(&e.plugin);
-            path.file_name()
-                .map_or_else(|| e.plugin.clone(), |n| n.to_string_lossy().into_owned())
-        };
-        let name: String = name.chars().take(44).collect();
+        let name: String = e.name().chars().take(44).collect();
         let line = format!(
             "  {:<4} {:<44} {:>9} {:>17} {:>10} {:>6.2}x {:>9} {:>10}{}",
             place,
@@ -427,7 +433,7 @@ fn print_table(result: &BenchScenario) {
             format!("{}-{}", rate(e.ops_per_sec_min), rate(e.ops_per_sec_max)),
             e.fuel_per_operation,
             e.vs_reference,
-            format!("{:.1} MiB", e.peak_memory_bytes as f64 / (1 << 20) as f64),
+            crate::report::megabytes(e.peak_memory_bytes),
             if e.compile_cached {
                 "cached".to_string()
             } else {

@@ -84,7 +84,8 @@ impl Config {
         Some((policy, tier))
     }
 
-    pub(crate) fn to_wit(&self) -> wit::Config {
+    /// The configuration as the WIT bindings take it.
+    pub fn to_wit(&self) -> wit::Config {
         wit::Config {
             policies: self
                 .policies
