@@ -9,8 +9,7 @@
 //! - `independent-keys`: a key alone gets the decisions it got among others.
 //! - `right-tier`: every decision reports its tier's policy limit.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use rand::RngExt;
@@ -39,9 +38,27 @@ const ALONE_BUDGET: usize = 60_000;
 const ALL_KEYS_UP_TO: usize = 32;
 
 /// A map for lookups by key over a million keys, where a `BTreeMap`'s string
-/// comparisons dominate. Its hasher has fixed keys (no OS entropy), and no
+/// comparisons dominate. Its hasher (Fx) is fixed, with no OS entropy, and no
 /// result depends on its iteration order.
-type LookupMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
+type LookupMap<K, V> = rustc_hash::FxHashMap<K, V>;
+
+/// The indices in `views` of the checks of each of `keys`, in order, found
+/// in one pass (a replay per key would otherwise rescan a million calls).
+fn positions<'a>(
+    views: &[View<'a>],
+    keys: impl IntoIterator<Item = &'a str>,
+) -> LookupMap<&'a str, Vec<usize>> {
+    let mut positions: LookupMap<&str, Vec<usize>> =
+        keys.into_iter().map(|key| (key, Vec::new())).collect();
+    for (i, view) in views.iter().enumerate() {
+        if let Op::Check { key, .. } = view.op
+            && let Some(found) = positions.get_mut(&**key)
+        {
+            found.push(i);
+        }
+    }
+    positions
+}
 
 /// One call as the checks see it.
 pub struct View<'a> {
@@ -367,7 +384,7 @@ async fn replay(probes: &Probes<'_>, calls: &[(u64, Op)]) -> Result<Vec<Output>,
 
 /// The calls that rebuild `key`'s state alone: the configuration in force
 /// and the key's earlier checks since, each at its effective time.
-fn solo_calls(views: &[View], key: &str, upto: usize) -> Vec<(u64, Op)> {
+fn solo_calls(views: &[View], positions: &[usize], upto: usize) -> Vec<(u64, Op)> {
     let target = &views[upto];
     let mut calls = Vec::new();
     if let Some((config_call, config)) = target.config {
@@ -383,17 +400,25 @@ fn solo_calls(views: &[View], key: &str, upto: usize) -> Vec<(u64, Op)> {
             },
         ));
     }
-    for view in &views[..=upto] {
-        if view.config.map(|c| c.0) != target.config.map(|c| c.0) {
-            continue;
-        }
-        if let Op::Check { key: k, .. } = view.op
-            && &**k == key
-        {
-            calls.push((view.effective_ms, view.op.clone()));
-        }
-    }
+    calls.extend(
+        same_config(views, positions, upto).map(|view| (view.effective_ms, view.op.clone())),
+    );
     calls
+}
+
+/// The views at `positions` up to `upto` made under the configuration in
+/// force at `upto`.
+fn same_config<'v, 'a>(
+    views: &'v [View<'a>],
+    positions: &'v [usize],
+    upto: usize,
+) -> impl Iterator<Item = &'v View<'a>> {
+    let config = views[upto].config.map(|c| c.0);
+    positions
+        .iter()
+        .take_while(move |&&i| i <= upto)
+        .map(move |&i| &views[i])
+        .filter(move |view| view.config.map(|c| c.0) == config)
 }
 
 pub async fn honest_retry_after(probes: &Probes<'_>, views: &[View<'_>]) -> CheckResult {
@@ -447,10 +472,17 @@ pub async fn honest_retry_after(probes: &Probes<'_>, views: &[View<'_>]) -> Chec
     let stride = denied.len().div_ceil(MAX_PROBES).max(1);
     let mut budget = PROBE_BUDGET;
     let mut probed = 0;
+    let probed_keys = positions(
+        views,
+        denied
+            .iter()
+            .step_by(stride)
+            .filter_map(|&i| decision_of(&views[i]).map(|(key, ..)| &**key)),
+    );
     for &i in denied.iter().step_by(stride) {
         let view = &views[i];
         let (key, cost, d) = decision_of(view).expect("a denied decision");
-        let mut calls = solo_calls(views, key, i);
+        let mut calls = solo_calls(views, &probed_keys[&**key], i);
         if calls.len() + 2 > budget {
             continue;
         }
@@ -560,17 +592,17 @@ pub async fn independent_keys(probes: &Probes<'_>, views: &[View<'_>]) -> CheckR
 async fn compare_alone(probes: &Probes<'_>, views: &[View<'_>], keys: Vec<&str>) -> CheckResult {
     let mut budget = ALONE_BUDGET;
     let mut compared = 0;
+    let positions = positions(views, keys.iter().copied());
     for key in keys {
+        let positions = &positions[key];
         // Replay the key alone, configuration by configuration: for each
         // configuration in force, the index of the key's last check under it.
-        let mut segments: BTreeMap<Option<usize>, usize> = BTreeMap::new();
-        for (i, view) in views.iter().enumerate() {
-            if matches!(view.op, Op::Check { key: k, .. } if &**k == key) {
-                segments.insert(view.config.map(|c| c.0), i);
-            }
-        }
+        let segments: BTreeMap<Option<usize>, usize> = positions
+            .iter()
+            .map(|&i| (views[i].config.map(|c| c.0), i))
+            .collect();
         for end in segments.into_values() {
-            let calls = solo_calls(views, key, end);
+            let calls = solo_calls(views, positions, end);
             if calls.len() > budget {
                 continue;
             }
@@ -579,13 +611,7 @@ async fn compare_alone(probes: &Probes<'_>, views: &[View<'_>], keys: Vec<&str>)
                 continue;
             };
             // Pair the replayed checks with the in-run ones.
-            let in_run: Vec<&View> = views[..=end]
-                .iter()
-                .filter(|v| {
-                    v.config.map(|c| c.0) == views[end].config.map(|c| c.0)
-                        && matches!(v.op, Op::Check { key: k, .. } if &**k == key)
-                })
-                .collect();
+            let in_run: Vec<&View> = same_config(views, positions, end).collect();
             let skip = outputs.len() - in_run.len();
             for (view, alone) in in_run.iter().zip(&outputs[skip..]) {
                 compared += 1;
