@@ -53,3 +53,19 @@ pub mod payments {
     pub use exports::gauntlet::payments::gateway;
     pub use gauntlet::payments::bank;
 }
+
+/// `gauntlet:jobs/plugin` (issue 5, in progress).
+pub mod jobs {
+    wasmtime::component::bindgen!({
+        path: ["../wit/harness", "../wit/jobs"],
+        world: "gauntlet:jobs/plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "gauntlet:harness/clock@0.1.0": super::harness::clock,
+            "gauntlet:harness/log@0.1.0": super::harness::log,
+            "gauntlet:harness/store@0.1.0": super::harness::store,
+        },
+    });
+    pub use exports::gauntlet::jobs::queue;
+}

@@ -2,6 +2,7 @@
 //! scenarios. Adding a track means adding a module under `track/` and an
 //! entry in [`TRACKS`].
 
+pub mod job_queue;
 pub mod payments;
 pub mod rate_limiter;
 
