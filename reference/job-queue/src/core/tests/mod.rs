@@ -1,1 +1,12 @@
-//! Native tests.
+//! Native tests of the core, over an in-memory store and a virtual clock
+//! that can crash the queue before any store call (see [`harness`]).
+
+mod harness;
+
+mod crash;
+mod errors;
+mod expiry;
+mod happy;
+mod order;
+mod retry;
+mod workload;
