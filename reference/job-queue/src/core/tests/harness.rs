@@ -12,8 +12,8 @@ use std::rc::Rc;
 use std::sync::Once;
 
 use crate::core::{
-    Backoff, Clock, Condition, JobRecord, JobSpec, JobState, JobStatus, LeasedJob, Queue, Schedule,
-    Store, StoreError, Write,
+    Backoff, Clock, Condition, JobRecord, JobSpec, JobState, JobStatus, LeasedJob, Queue, Rules,
+    Schedule, Store, StoreError, Write,
 };
 
 /// 2026-01-01T00:00:00Z.
@@ -242,6 +242,11 @@ impl Env {
     /// A fresh queue over this environment (a fresh instance, without
     /// `recover`: the very first instance, or one that loads lazily).
     pub fn queue(&self) -> TestQueue {
+        Queue::new(self.store.clone(), self.clock.clone())
+    }
+
+    /// A fresh queue under other delivery rules.
+    pub fn queue_with<R: Rules>(&self) -> Queue<MemStore, TestClock, R> {
         Queue::new(self.store.clone(), self.clock.clone())
     }
 

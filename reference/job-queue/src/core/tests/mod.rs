@@ -9,4 +9,5 @@ mod expiry;
 mod happy;
 mod order;
 mod retry;
+mod rules;
 mod workload;
