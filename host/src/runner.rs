@@ -9,10 +9,10 @@ use crate::check::{CheckResult, Divergence, Verdict};
 use crate::error::Result;
 use crate::plugin::Plugin;
 use crate::report::Reporter;
-use crate::sandbox::Abort;
+use crate::sandbox::{Abort, Sandbox};
 use crate::scenario::Source;
 use crate::sim::{Event, History};
-use crate::track::{TrackId, payments, rate_limiter};
+use crate::track::kind::{TrackKind, with_track};
 
 /// The format version of the JSON report.
 pub const REPORT_FORMAT: u32 = 1;
@@ -87,6 +87,16 @@ pub fn clock_faults<Out>(history: &History<Out>) -> Vec<TimelineEvent> {
         }
     }
     events
+}
+
+/// One run's figures for a [`DependencyReport`] (see
+/// [`TrackKind::dependency`]).
+#[derive(Clone, Copy, Debug)]
+pub struct DependencyUse {
+    pub name: &'static str,
+    pub calls: u64,
+    pub waited_ms: u64,
+    pub crashes: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -194,33 +204,8 @@ pub fn run_suite(
     reporter: &mut dyn Reporter,
 ) -> Result<RunReport> {
     let track = plugin.track;
-    let mut reports = Vec::new();
-    match track.id {
-        TrackId::RateLimiter => {
-            let scenarios = sources
-                .iter()
-                .map(|s| rate_limiter::scenario::Scenario::load(s, seed))
-                .collect::<Result<Vec<_>>>()?;
-            reporter.started(plugin, scenarios.len());
-            for scenario in &scenarios {
-                let report = rate_limiter_scenario(plugin, reference, scenario);
-                reporter.scenario(&report);
-                reports.push(report);
-            }
-        }
-        TrackId::Payments => {
-            let scenarios = sources
-                .iter()
-                .map(|s| payments::scenario::Scenario::load(s, seed))
-                .collect::<Result<Vec<_>>>()?;
-            reporter.started(plugin, scenarios.len());
-            for scenario in &scenarios {
-                let report = payments_scenario(plugin, reference, scenario);
-                reporter.scenario(&report);
-                reports.push(report);
-            }
-        }
-    }
+    let reports =
+        with_track!(track.id, K => run_scenarios::<K>(plugin, reference, sources, seed, reporter))?;
     let passed = reports
         .iter()
         .filter(|r| r.verdict == Verdict::Pass)
@@ -241,6 +226,28 @@ pub fn run_suite(
     };
     reporter.finished(&report);
     Ok(report)
+}
+
+fn run_scenarios<K: TrackKind>(
+    plugin: &Plugin,
+    reference: &Plugin,
+    sources: &[Source],
+    seed: Option<u64>,
+    reporter: &mut dyn Reporter,
+) -> Result<Vec<ScenarioReport>> {
+    let scenarios = sources
+        .iter()
+        .map(|s| K::load(s, seed))
+        .collect::<Result<Vec<_>>>()?;
+    reporter.started(plugin, scenarios.len());
+    let mut reports = Vec::new();
+    for scenario in &scenarios {
+        let pair = pair::<K>(&plugin.sandbox, &reference.sandbox, scenario);
+        let report = scenario_report(plugin, scenario, pair);
+        reporter.scenario(&report);
+        reports.push(report);
+    }
+    Ok(reports)
 }
 
 /// Runs `a` here and `b` on a second thread, each on a current-thread
@@ -273,129 +280,81 @@ async fn timed<T>(future: impl Future<Output = T>) -> (T, Duration) {
     (out, started.elapsed())
 }
 
-/// What a track's runs of one scenario produced, for [`ScenarioReport`].
-struct Finished<'a, Out> {
-    name: &'a str,
-    file: &'a str,
-    description: &'a str,
-    seed: u64,
-    planned_operations: usize,
-    plugin: &'a History<Out>,
-    reference: &'a History<Out>,
-    checks: Vec<CheckResult>,
-    first_divergence: Option<Divergence>,
-    peak_memory: (usize, usize),
-    dependency: Option<DependencyReport>,
-    timeline: Vec<TimelineEvent>,
-    output: String,
-    wall: Duration,
+/// Both runs of one scenario and the plugin's judgement.
+pub struct Pair<K: TrackKind> {
+    pub plugin: K::Run,
+    pub other: K::Run,
+    pub checks: Vec<CheckResult>,
+    pub divergence: Option<Divergence>,
+    /// Wall-clock time of the plugin's run (not deterministic).
+    pub wall: Duration,
 }
 
-impl<Out> Finished<'_, Out> {
-    fn report(self, plugin: &Plugin) -> ScenarioReport {
-        let abort = self.plugin.abort().map(|(call, abort)| AbortReport {
-            call,
-            abort: abort.clone(),
-            message: abort.to_string(),
-        });
-        let verdict = Verdict::from_run(abort.as_ref().map(|a| &a.abort), &self.checks);
-        let operations = self.plugin.calls();
-        let fuel = self.plugin.total_fuel();
-        let reference_fuel = self.reference.total_fuel();
-        ScenarioReport {
-            name: self.name.to_string(),
-            file: self.file.to_string(),
-            description: self.description.to_string(),
-            seed: self.seed,
-            verdict,
-            checks: self.checks,
-            first_divergence: self.first_divergence,
-            abort,
-            planned_operations: self.planned_operations,
-            operations,
-            fuel,
-            fuel_per_operation: fuel / operations.max(1) as u64,
-            reference_fuel,
-            reference_fuel_per_operation: reference_fuel / self.reference.calls().max(1) as u64,
-            peak_memory_bytes: self.peak_memory.0,
-            reference_peak_memory_bytes: self.peak_memory.1,
-            dependency: self.dependency,
-            timeline_total: self.timeline.len(),
-            timeline: {
-                let mut timeline = self.timeline;
-                timeline.truncate(TIMELINE_LIMIT);
-                timeline
-            },
-            output: self.output,
-            replay: replay_command(plugin, self.name, self.seed),
-            wall: self.wall,
-        }
-    }
-}
-
-fn rate_limiter_scenario(
-    plugin: &Plugin,
-    reference: &Plugin,
-    scenario: &rate_limiter::scenario::Scenario,
-) -> ScenarioReport {
-    let seeds = crate::sim::SeedTree::new(scenario.seed);
-    let ((run, wall), reference_run) = side_by_side(
-        timed(rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds)),
-        rate_limiter::run(&reference.sandbox, &scenario.plan, seeds),
-    );
-    let (checks, first_divergence) =
-        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run);
-    Finished {
-        name: &scenario.name,
-        file: &scenario.file,
-        description: &scenario.description,
-        seed: scenario.seed,
-        planned_operations: scenario.plan.call_count(),
-        plugin: &run.history,
-        reference: &reference_run.history,
+/// Runs `scenario` in `plugin` and in `other` side by side, then evaluates
+/// the plugin's run against the other's: what `test`, `replay`, `diff` and
+/// `bench` all do.
+pub fn pair<K: TrackKind>(plugin: &Sandbox, other: &Sandbox, scenario: &K::Scenario) -> Pair<K> {
+    let ((run, wall), other_run) =
+        side_by_side(timed(K::run(plugin, scenario)), K::run(other, scenario));
+    let (checks, divergence) = K::evaluate(scenario, plugin, &run, &other_run);
+    Pair {
+        plugin: run,
+        other: other_run,
         checks,
-        first_divergence,
-        peak_memory: (run.peak_memory, reference_run.peak_memory),
-        dependency: None,
-        timeline: clock_faults(&run.history),
-        output: run.output.clone(),
+        divergence,
         wall,
     }
-    .report(plugin)
 }
 
-fn payments_scenario(
+/// The report of one scenario's pair of runs.
+fn scenario_report<K: TrackKind>(
     plugin: &Plugin,
-    reference: &Plugin,
-    scenario: &payments::scenario::Scenario,
+    scenario: &K::Scenario,
+    pair: Pair<K>,
 ) -> ScenarioReport {
-    let ((run, wall), reference_run) = side_by_side(
-        timed(payments::run(&plugin.sandbox, scenario)),
-        payments::run(&reference.sandbox, scenario),
-    );
-    let (checks, first_divergence) = payments::evaluate(scenario, &run, &reference_run);
-    Finished {
-        name: &scenario.name,
-        file: &scenario.file,
-        description: &scenario.description,
-        seed: scenario.seed,
-        planned_operations: scenario.plan.call_count(),
-        plugin: &run.history,
-        reference: &reference_run.history,
-        checks,
-        first_divergence,
-        peak_memory: (run.peak_memory, reference_run.peak_memory),
-        dependency: Some(DependencyReport {
-            name: "bank",
-            calls: run.bank.stats.calls,
-            waited_ms: run.waited_ms(),
-            crashes: run.crashes(),
-            reference_calls: reference_run.bank.stats.calls,
-            reference_waited_ms: reference_run.waited_ms(),
+    let (run, reference) = (K::history(&pair.plugin), K::history(&pair.other));
+    let abort = run.abort().map(|(call, abort)| AbortReport {
+        call,
+        abort: abort.clone(),
+        message: abort.to_string(),
+    });
+    let verdict = Verdict::from_run(abort.as_ref().map(|a| &a.abort), &pair.checks);
+    let operations = run.calls();
+    let fuel = run.total_fuel();
+    let reference_fuel = reference.total_fuel();
+    let reference_dependency = K::dependency(&pair.other);
+    let mut timeline = K::timeline(&pair.plugin);
+    let timeline_total = timeline.len();
+    timeline.truncate(TIMELINE_LIMIT);
+    ScenarioReport {
+        name: K::name(scenario).to_string(),
+        file: K::file(scenario).to_string(),
+        description: K::description(scenario).to_string(),
+        seed: K::seed(scenario),
+        verdict,
+        checks: pair.checks,
+        first_divergence: pair.divergence,
+        abort,
+        planned_operations: K::plan(scenario).call_count(),
+        operations,
+        fuel,
+        fuel_per_operation: fuel / operations.max(1) as u64,
+        reference_fuel,
+        reference_fuel_per_operation: reference_fuel / reference.calls().max(1) as u64,
+        peak_memory_bytes: K::peak_memory(&pair.plugin),
+        reference_peak_memory_bytes: K::peak_memory(&pair.other),
+        dependency: K::dependency(&pair.plugin).map(|d| DependencyReport {
+            name: d.name,
+            calls: d.calls,
+            waited_ms: d.waited_ms,
+            crashes: d.crashes,
+            reference_calls: reference_dependency.map_or(0, |r| r.calls),
+            reference_waited_ms: reference_dependency.map_or(0, |r| r.waited_ms),
         }),
-        timeline: run.timeline(),
-        output: run.output.clone(),
-        wall,
+        timeline,
+        timeline_total,
+        output: K::output(&pair.plugin).to_string(),
+        replay: replay_command(plugin, K::name(scenario), K::seed(scenario)),
+        wall: pair.wall,
     }
-    .report(plugin)
 }

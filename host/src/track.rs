@@ -3,6 +3,7 @@
 //! entry in [`TRACKS`].
 
 pub mod job_queue;
+pub mod kind;
 pub mod payments;
 pub mod rate_limiter;
 

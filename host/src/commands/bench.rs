@@ -8,9 +8,8 @@ use crate::check::Status;
 use crate::engine::CompileSource;
 use crate::error::{Error, ExitCode, Result};
 use crate::plugin::{self, Plugin};
-use crate::scenario::Source;
-use crate::sim::SeedTree;
-use crate::track::{TrackId, payments, rate_limiter};
+use crate::track::Track;
+use crate::track::kind::{TrackKind, with_track};
 
 use super::RunOptions;
 
@@ -131,38 +130,9 @@ impl BenchCommand {
             )));
         }
         let reference = plugin::load_reference(&cache, track, limits)?;
-        let mut workloads = track
-            .select_scenarios(self.scenario.as_deref())?
-            .iter()
-            .map(|source| Workload::load(track.id, source))
-            .collect::<Result<Vec<_>>>()?;
-        if self.scenario.is_none() {
-            workloads.retain(|w| w.calls() >= WORKLOAD_CALLS);
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime builds");
         let mut all: Vec<&Plugin> = vec![&reference];
         all.extend(plugins.iter());
-        // One tick per run (checks, warm-up and measured); drawn on a
-        // terminal only, and never under --json.
-        let runs_per_workload = all.len() as u64 * (2 + u64::from(self.runs));
-        let progress = if self.json {
-            indicatif::ProgressBar::hidden()
-        } else {
-            indicatif::ProgressBar::new(runs_per_workload * workloads.len() as u64)
-        };
-        progress.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, {elapsed}")
-                .expect("the progress template is valid")
-                .progress_chars("=> "),
-        );
-        let mut results = Vec::new();
-        for workload in &workloads {
-            progress.set_message(format!("bench {}", workload.identity().0));
-            results.push(self.bench(&runtime, &all, workload, &progress));
-        }
-        progress.finish_and_clear();
+        let results = with_track!(track.id, K => self.bench_track::<K>(track, &all))?;
         let report = BenchReport {
             format: BENCH_FORMAT,
             gauntlet: env!("CARGO_PKG_VERSION"),
@@ -194,25 +164,65 @@ impl BenchCommand {
         })
     }
 
+    /// Loads the track's workload scenarios (each plan generated once) and
+    /// benches every plugin on each.
+    fn bench_track<K: TrackKind>(
+        &self,
+        track: &Track,
+        plugins: &[&Plugin],
+    ) -> Result<Vec<BenchScenario>> {
+        let mut workloads = track
+            .select_scenarios(self.scenario.as_deref())?
+            .iter()
+            .map(|source| K::load(source, None))
+            .collect::<Result<Vec<_>>>()?;
+        if self.scenario.is_none() {
+            workloads.retain(|w| K::plan(w).call_count() >= WORKLOAD_CALLS);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime builds");
+        // One tick per run (checks, warm-up and measured); drawn on a
+        // terminal only, and never under --json.
+        let runs_per_workload = plugins.len() as u64 * (2 + u64::from(self.runs));
+        let progress = if self.json {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(runs_per_workload * workloads.len() as u64)
+        };
+        progress.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, {elapsed}")
+                .expect("the progress template is valid")
+                .progress_chars("=> "),
+        );
+        let mut results = Vec::new();
+        for workload in &workloads {
+            progress.set_message(format!("bench {}", K::name(workload)));
+            results.push(self.bench::<K>(&runtime, plugins, workload, &progress));
+        }
+        progress.finish_and_clear();
+        Ok(results)
+    }
+
     /// Warm-up, then `runs` rounds of one run per plugin (A B A B ...), so
     /// that drift of the machine hits every plugin alike. `plugins[0]` is
     /// the reference.
-    fn bench(
+    fn bench<K: TrackKind>(
         &self,
         runtime: &tokio::runtime::Runtime,
         plugins: &[&Plugin],
-        workload: &Workload,
+        workload: &K::Scenario,
         progress: &indicatif::ProgressBar,
     ) -> BenchScenario {
-        let verdicts = workload.failed_checks(runtime, plugins, progress);
+        let verdicts = failed_checks::<K>(runtime, plugins, workload, progress);
         for plugin in plugins {
-            runtime.block_on(workload.measure(plugin)); // warm-up
+            runtime.block_on(measure::<K>(plugin, workload)); // warm-up
             progress.inc(1);
         }
         let mut samples: Vec<Vec<Sample>> = plugins.iter().map(|_| Vec::new()).collect();
         for _ in 0..self.runs {
             for (i, plugin) in plugins.iter().enumerate() {
-                samples[i].push(runtime.block_on(workload.measure(plugin)));
+                samples[i].push(runtime.block_on(measure::<K>(plugin, workload)));
                 progress.inc(1);
             }
         }
@@ -232,119 +242,53 @@ impl BenchCommand {
                 .cmp(&a.correct)
                 .then(b.ops_per_sec_median.total_cmp(&a.ops_per_sec_median))
         });
-        let (scenario, seed) = workload.identity();
         BenchScenario {
-            scenario: scenario.to_string(),
-            seed,
+            scenario: K::name(workload).to_string(),
+            seed: K::seed(workload),
             runs: self.runs,
             entries,
         }
     }
 }
 
-/// A workload scenario, loaded (and its plan generated) once.
-enum Workload {
-    RateLimiter(rate_limiter::scenario::Scenario),
-    Payments(payments::scenario::Scenario),
+/// The checks each plugin fails on `scenario`, judged against one run of
+/// the reference (`plugins[0]`).
+fn failed_checks<K: TrackKind>(
+    runtime: &tokio::runtime::Runtime,
+    plugins: &[&Plugin],
+    scenario: &K::Scenario,
+    progress: &indicatif::ProgressBar,
+) -> Vec<Vec<&'static str>> {
+    let reference = plugins[0];
+    let reference_run = runtime.block_on(K::run(&reference.sandbox, scenario));
+    let mut verdicts = Vec::new();
+    for plugin in plugins {
+        let run = runtime.block_on(K::run(&plugin.sandbox, scenario));
+        let checks = K::evaluate(scenario, &plugin.sandbox, &run, &reference_run).0;
+        verdicts.push(
+            checks
+                .into_iter()
+                .filter(|c| c.status == Status::Fail)
+                .map(|c| c.name)
+                .collect(),
+        );
+        progress.inc(1);
+    }
+    verdicts
 }
 
-impl Workload {
-    fn load(track: TrackId, source: &Source) -> Result<Self> {
-        Ok(match track {
-            TrackId::RateLimiter => {
-                Workload::RateLimiter(rate_limiter::scenario::Scenario::load(source, None)?)
-            }
-            TrackId::Payments => {
-                Workload::Payments(payments::scenario::Scenario::load(source, None)?)
-            }
-        })
+/// One timed run.
+async fn measure<K: TrackKind>(plugin: &Plugin, scenario: &K::Scenario) -> Sample {
+    let started = Instant::now();
+    let run = K::run(&plugin.sandbox, scenario).await;
+    let history = K::history(&run);
+    Sample {
+        wall: started.elapsed(),
+        operations: history.calls(),
+        fuel: history.total_fuel(),
+        peak_memory: K::peak_memory(&run),
+        dependency: K::dependency(&run).map(|d| (d.calls, d.waited_ms)),
     }
-
-    fn calls(&self) -> usize {
-        match self {
-            Workload::RateLimiter(s) => s.plan.call_count(),
-            Workload::Payments(s) => s.plan.call_count(),
-        }
-    }
-
-    fn identity(&self) -> (&str, u64) {
-        match self {
-            Workload::RateLimiter(s) => (&s.name, s.seed),
-            Workload::Payments(s) => (&s.name, s.seed),
-        }
-    }
-
-    /// The checks each plugin fails, judged against one run of the
-    /// reference (`plugins[0]`).
-    fn failed_checks(
-        &self,
-        runtime: &tokio::runtime::Runtime,
-        plugins: &[&Plugin],
-        progress: &indicatif::ProgressBar,
-    ) -> Vec<Vec<&'static str>> {
-        let reference = plugins[0];
-        let mut verdicts = Vec::new();
-        match self {
-            Workload::RateLimiter(scenario) => {
-                let seeds = SeedTree::new(scenario.seed);
-                let reference_run =
-                    runtime.block_on(rate_limiter::run(&reference.sandbox, &scenario.plan, seeds));
-                for plugin in plugins {
-                    let run =
-                        runtime.block_on(rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds));
-                    let checks =
-                        rate_limiter::evaluate(scenario, &plugin.sandbox, &run, &reference_run).0;
-                    verdicts.push(failed(checks));
-                    progress.inc(1);
-                }
-            }
-            Workload::Payments(scenario) => {
-                let reference_run = runtime.block_on(payments::run(&reference.sandbox, scenario));
-                for plugin in plugins {
-                    let run = runtime.block_on(payments::run(&plugin.sandbox, scenario));
-                    verdicts.push(failed(payments::evaluate(scenario, &run, &reference_run).0));
-                    progress.inc(1);
-                }
-            }
-        }
-        verdicts
-    }
-
-    /// One timed run.
-    async fn measure(&self, plugin: &Plugin) -> Sample {
-        let started = Instant::now();
-        match self {
-            Workload::RateLimiter(scenario) => {
-                let seeds = SeedTree::new(scenario.seed);
-                let run = rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds).await;
-                Sample {
-                    wall: started.elapsed(),
-                    operations: run.history.calls(),
-                    fuel: run.history.total_fuel(),
-                    peak_memory: run.peak_memory,
-                    dependency: None,
-                }
-            }
-            Workload::Payments(scenario) => {
-                let run = payments::run(&plugin.sandbox, scenario).await;
-                Sample {
-                    wall: started.elapsed(),
-                    operations: run.history.calls(),
-                    fuel: run.history.total_fuel(),
-                    peak_memory: run.peak_memory,
-                    dependency: Some((run.bank.stats.calls, run.waited_ms())),
-                }
-            }
-        }
-    }
-}
-
-fn failed(checks: Vec<crate::check::CheckResult>) -> Vec<&'static str> {
-    checks
-        .into_iter()
-        .filter(|c| c.status == Status::Fail)
-        .map(|c| c.name)
-        .collect()
 }
 
 fn entry(

@@ -4,10 +4,10 @@ use owo_colors::OwoColorize;
 
 use crate::diff::{ComparedScenario, DIFF_FORMAT, DiffReport, DiffSummary, Sides, compare};
 use crate::error::{Error, ExitCode, Result};
-use crate::plugin;
-use crate::runner::{PluginInfo, clock_faults, side_by_side};
-use crate::sim::SeedTree;
-use crate::track::{TrackId, payments, rate_limiter};
+use crate::plugin::{self, Plugin};
+use crate::runner::{PluginInfo, pair};
+use crate::scenario::Source;
+use crate::track::kind::{TrackKind, with_track};
 
 use super::RunOptions;
 
@@ -75,52 +75,7 @@ impl DiffCommand {
         }
         let mut compared = Vec::new();
         for source in &sources {
-            let result = match left.track.id {
-                TrackId::RateLimiter => {
-                    let scenario = rate_limiter::scenario::Scenario::load(source, self.seed)?;
-                    let seeds = SeedTree::new(scenario.seed);
-                    let (a, b) = side_by_side(
-                        rate_limiter::run(&left.sandbox, &scenario.plan, seeds),
-                        rate_limiter::run(&right.sandbox, &scenario.plan, seeds),
-                    );
-                    let (checks, divergence) =
-                        rate_limiter::evaluate(&scenario, &left.sandbox, &a, &b);
-                    compare(
-                        Sides {
-                            name: &scenario.name,
-                            seed: scenario.seed,
-                            plan: &scenario.plan,
-                            plugin: &a.history,
-                            other: &b.history,
-                            checks,
-                            divergence,
-                            timeline: clock_faults(&a.history),
-                        },
-                        self.context,
-                    )
-                }
-                TrackId::Payments => {
-                    let scenario = payments::scenario::Scenario::load(source, self.seed)?;
-                    let (a, b) = side_by_side(
-                        payments::run(&left.sandbox, &scenario),
-                        payments::run(&right.sandbox, &scenario),
-                    );
-                    let (checks, divergence) = payments::evaluate(&scenario, &a, &b);
-                    compare(
-                        Sides {
-                            name: &scenario.name,
-                            seed: scenario.seed,
-                            plan: &scenario.plan,
-                            plugin: &a.history,
-                            other: &b.history,
-                            checks,
-                            divergence,
-                            timeline: a.timeline(),
-                        },
-                        self.context,
-                    )
-                }
-            };
+            let result = with_track!(left.track.id, K => compare_scenario::<K>(&left, &right, source, self.seed, self.context))?;
             if !self.json {
                 print_compared(&result, other);
             }
@@ -166,6 +121,31 @@ impl DiffCommand {
             ExitCode::CheckFailed
         })
     }
+}
+
+/// Runs one scenario on both sides and lays the runs side by side.
+fn compare_scenario<K: TrackKind>(
+    left: &Plugin,
+    right: &Plugin,
+    source: &Source,
+    seed: Option<u64>,
+    context: usize,
+) -> Result<ComparedScenario> {
+    let scenario = K::load(source, seed)?;
+    let pair = pair::<K>(&left.sandbox, &right.sandbox, &scenario);
+    Ok(compare(
+        Sides {
+            name: K::name(&scenario),
+            seed: K::seed(&scenario),
+            plan: K::plan(&scenario),
+            plugin: K::history(&pair.plugin),
+            other: K::history(&pair.other),
+            checks: pair.checks,
+            divergence: pair.divergence,
+            timeline: K::timeline(&pair.plugin),
+        },
+        context,
+    ))
 }
 
 fn print_compared(c: &ComparedScenario, other: &str) {

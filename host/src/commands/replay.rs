@@ -3,10 +3,11 @@ use std::path::PathBuf;
 use owo_colors::OwoColorize;
 
 use crate::error::{Error, ExitCode, Result};
-use crate::plugin;
-use crate::runner::side_by_side;
-use crate::sim::{Action, Event, History, Outcome, SeedTree};
-use crate::track::{TrackId, payments, rate_limiter};
+use crate::plugin::{self, Plugin};
+use crate::runner::pair;
+use crate::scenario::Source;
+use crate::sim::{Action, Event, History, Outcome};
+use crate::track::kind::{TrackKind, with_track};
 
 use super::RunOptions;
 
@@ -46,88 +47,42 @@ impl ReplayCommand {
         let source = sources
             .first()
             .ok_or_else(|| Error::Usage("no scenario".into()))?;
-        let replay = match plugin.track.id {
-            TrackId::RateLimiter => {
-                let scenario = rate_limiter::scenario::Scenario::load(source, self.seed)?;
-                let seeds = SeedTree::new(scenario.seed);
-                {
-                    let (run, reference_run) = side_by_side(
-                        rate_limiter::run(&plugin.sandbox, &scenario.plan, seeds),
-                        rate_limiter::run(&reference.sandbox, &scenario.plan, seeds),
-                    );
-                    let (checks, divergence) =
-                        rate_limiter::evaluate(&scenario, &plugin.sandbox, &run, &reference_run);
-                    self.show(
-                        Replayed {
-                            name: &scenario.name,
-                            description: &scenario.description,
-                            seed: scenario.seed,
-                            plan: &scenario.plan,
-                            plugin: &run.history,
-                            reference: &reference_run.history,
-                            output: &run.output,
-                            checks: &checks,
-                            divergence: divergence.as_ref(),
-                        },
-                        &plugin.path,
-                    )
-                }
-            }
-            TrackId::Payments => {
-                let scenario = payments::scenario::Scenario::load(source, self.seed)?;
-                {
-                    let (run, reference_run) = side_by_side(
-                        payments::run(&plugin.sandbox, &scenario),
-                        payments::run(&reference.sandbox, &scenario),
-                    );
-                    let (checks, divergence) = payments::evaluate(&scenario, &run, &reference_run);
-                    self.show(
-                        Replayed {
-                            name: &scenario.name,
-                            description: &scenario.description,
-                            seed: scenario.seed,
-                            plan: &scenario.plan,
-                            plugin: &run.history,
-                            reference: &reference_run.history,
-                            output: &run.output,
-                            checks: &checks,
-                            divergence: divergence.as_ref(),
-                        },
-                        &plugin.path,
-                    )
-                }
-            }
-        };
-        Ok(replay)
+        with_track!(plugin.track.id, K => self.replay::<K>(&plugin, &reference, source))
     }
 
-    /// Prints a replayed scenario and returns the exit code it deserves.
-    fn show<Op, Out>(&self, r: Replayed<'_, Op, Out>, path: &std::path::Path) -> ExitCode
-    where
-        Op: std::fmt::Display,
-        Out: std::fmt::Display + Clone + PartialEq + serde::Serialize,
-    {
+    /// Replays one scenario, prints it and returns the exit code it
+    /// deserves.
+    fn replay<K: TrackKind>(
+        &self,
+        plugin: &Plugin,
+        reference: &Plugin,
+        source: &Source,
+    ) -> Result<ExitCode> {
+        let scenario = K::load(source, self.seed)?;
+        let pair = pair::<K>(&plugin.sandbox, &reference.sandbox, &scenario);
+        let (plan, history) = (K::plan(&scenario), K::history(&pair.plugin));
         if self.json {
-            print!("{}", r.plugin.to_json_lines());
+            print!("{}", history.to_json_lines());
         } else {
             anstream::println!(
                 "{} scenario {} (seed {}) on {}: {}",
                 "replaying".bold(),
-                r.name.bold(),
-                r.seed,
-                path.display(),
-                r.description
+                K::name(&scenario).bold(),
+                K::seed(&scenario),
+                plugin.path.display(),
+                K::description(&scenario)
             );
-            let focus = (!self.all && r.plan.call_count() > LONG)
-                .then(|| r.divergence.map_or(0, |d| d.call));
-            print_trace(r.plan, r.plugin, r.reference, focus);
-            if !r.output.is_empty() {
+            let focus = (!self.all && plan.call_count() > LONG)
+                .then(|| pair.divergence.as_ref().map_or(0, |d| d.call));
+            print_trace(plan, history, K::history(&pair.other), focus);
+            let output = K::output(&pair.plugin);
+            if !output.is_empty() {
                 anstream::println!("{}", "plugin output:".bold());
-                for line in r.output.lines() {
+                for line in output.lines() {
                     anstream::println!("  | {line}");
                 }
             }
-            for check in r.checks {
+            for check in &pair.checks {
                 let mark = match check.status {
                     crate::check::Status::Pass => "✓".green().to_string(),
                     crate::check::Status::Fail => "✗".red().to_string(),
@@ -136,29 +91,17 @@ impl ReplayCommand {
                 anstream::println!("{mark} {:<20} {}", check.name, check.message);
             }
         }
-        let failed = r.plugin.abort().is_some()
-            || r.checks
+        let failed = history.abort().is_some()
+            || pair
+                .checks
                 .iter()
                 .any(|c| c.status == crate::check::Status::Fail);
-        if failed {
+        Ok(if failed {
             ExitCode::CheckFailed
         } else {
             ExitCode::Pass
-        }
+        })
     }
-}
-
-/// One replayed scenario, whatever its track.
-struct Replayed<'a, Op, Out> {
-    name: &'a str,
-    description: &'a str,
-    seed: u64,
-    plan: &'a crate::sim::Plan<Op>,
-    plugin: &'a History<Out>,
-    reference: &'a History<Out>,
-    output: &'a str,
-    checks: &'a [crate::check::CheckResult],
-    divergence: Option<&'a crate::check::Divergence>,
 }
 
 /// Prints the plan's steps with both runs' answers. With `focus`, only the

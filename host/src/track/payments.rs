@@ -21,11 +21,14 @@ use self::dependency::BankSim;
 use self::model::{Answer, Labels, Op, Output, Payment, PaymentIds};
 use self::scenario::Scenario;
 use crate::bindings::payments::{Plugin, PluginPre, gateway as wit};
+use crate::check::{CheckResult, Divergence};
+use crate::runner::{DependencyUse, TimelineEvent, clock_faults};
 use crate::sandbox::{
     self, Abort, Dependencies, FuelPool, HostState, Meter, Sandbox, VirtualClock,
 };
 use crate::sim::{Driver, History, SeedTree, Sim};
 use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore, StoreFaults};
+use crate::track::kind::{TrackKind, common_items};
 
 pub const NAME: &str = "payment-gateway";
 pub const WORLD: &str = "gauntlet:payments/plugin@0.1.0";
@@ -386,8 +389,8 @@ impl Run {
 
     /// The faults injected, in order: clock faults, and what the bank
     /// boundary injected while each request was served.
-    pub fn timeline(&self) -> Vec<crate::runner::TimelineEvent> {
-        let mut events = crate::runner::clock_faults(&self.history);
+    pub fn timeline(&self) -> Vec<TimelineEvent> {
+        let mut events = clock_faults(&self.history);
         for (entry, call, output) in self.history.returned() {
             let (start, end) = output.injected;
             let bank_crashes = self.bank.injected[start..end]
@@ -395,7 +398,7 @@ impl Run {
                 .filter(|(_, _, f)| f.is_crash())
                 .count();
             events.extend(self.bank.injected[start..end].iter().map(|(_, op, fault)| {
-                crate::runner::TimelineEvent {
+                TimelineEvent {
                     call,
                     time_ms: entry.time_ms,
                     kind: "bank",
@@ -404,7 +407,7 @@ impl Run {
             }));
             let other_crashes = (output.crashes as usize).saturating_sub(bank_crashes);
             if other_crashes > 0 {
-                events.push(crate::runner::TimelineEvent {
+                events.push(TimelineEvent {
                     call,
                     time_ms: entry.time_ms,
                     kind: "store",
@@ -471,33 +474,59 @@ pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
     }
 }
 
-/// Every check of the track on the plugin's run, and the diff of its
-/// normalised answers against the reference's.
-pub fn evaluate(
-    scenario: &Scenario,
-    plugin: &Run,
-    reference: &Run,
-) -> (
-    Vec<crate::check::CheckResult>,
-    Option<crate::check::Divergence>,
-) {
-    let plan = &scenario.plan;
-    let answers = checks::Answers::new(plan, plugin);
-    let mut results = vec![
-        checks::completes(plan, plugin),
-        checks::expectations(scenario, &answers),
-        checks::one_hold_per_payment(&answers),
-        checks::idempotent_replay(&answers),
-        checks::key_reuse_refused(&answers),
-        checks::permanent_errors_once(&answers),
-        checks::no_call_for_invalid_transition(&answers),
-        checks::bank_agrees(plugin),
-    ];
-    results.push(checks::bank_effects_match(plugin, reference));
-    let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);
-    results.push(crate::diff::as_check(
-        divergence.as_ref(),
-        plugin.history.calls(),
-    ));
-    (results, divergence)
+/// The payment gateway as a [`TrackKind`].
+pub struct PaymentsKind;
+
+impl TrackKind for PaymentsKind {
+    type Op = Op;
+    type Output = Output;
+    type Scenario = Scenario;
+    type Run = Run;
+    common_items!();
+
+    fn run(sandbox: &Sandbox, scenario: &Scenario) -> impl Future<Output = Run> + Send {
+        run(sandbox, scenario)
+    }
+
+    /// Every check of the track on the plugin's run, and the diff of its
+    /// normalised answers against the other run's.
+    fn evaluate(
+        scenario: &Scenario,
+        _sandbox: &Sandbox,
+        plugin: &Run,
+        reference: &Run,
+    ) -> (Vec<CheckResult>, Option<Divergence>) {
+        let plan = &scenario.plan;
+        let answers = checks::Answers::new(plan, plugin);
+        let mut results = vec![
+            checks::completes(plan, plugin),
+            checks::expectations(scenario, &answers),
+            checks::one_hold_per_payment(&answers),
+            checks::idempotent_replay(&answers),
+            checks::key_reuse_refused(&answers),
+            checks::permanent_errors_once(&answers),
+            checks::no_call_for_invalid_transition(&answers),
+            checks::bank_agrees(plugin),
+        ];
+        results.push(checks::bank_effects_match(plugin, reference));
+        let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);
+        results.push(crate::diff::as_check(
+            divergence.as_ref(),
+            plugin.history.calls(),
+        ));
+        (results, divergence)
+    }
+
+    fn timeline(run: &Run) -> Vec<TimelineEvent> {
+        run.timeline()
+    }
+
+    fn dependency(run: &Run) -> Option<DependencyUse> {
+        Some(DependencyUse {
+            name: "bank",
+            calls: run.bank.stats.calls,
+            waited_ms: run.waited_ms(),
+            crashes: run.crashes(),
+        })
+    }
 }

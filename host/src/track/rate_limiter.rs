@@ -17,6 +17,7 @@ use crate::bindings::rate_limiter::{Plugin, PluginPre};
 use crate::check::{CheckResult, Divergence};
 use crate::sandbox::{self, Abort, FuelPool, HostState, Meter, Sandbox, VirtualClock};
 use crate::sim::{Driver, History, Plan, SeedTree, Sim};
+use crate::track::kind::{TrackKind, common_items};
 
 pub const NAME: &str = "rate-limiter";
 pub const WORLD: &str = "gauntlet:rate-limiter/plugin@0.1.0";
@@ -143,56 +144,74 @@ pub async fn run(sandbox: &Sandbox, plan: &Plan<Op>, seeds: SeedTree) -> Run {
     }
 }
 
-/// Runs every check of the track on the plugin's run, and the strict diff
-/// against the reference's run. The probing checks (which replay keys in
-/// fresh instances) run on a second thread beside the others.
-pub fn evaluate(
-    scenario: &Scenario,
-    sandbox: &Sandbox,
-    plugin: &Run,
-    reference: &Run,
-) -> (Vec<CheckResult>, Option<Divergence>) {
-    let seeds = SeedTree::new(scenario.seed);
-    let views = checks::views(&scenario.plan, &plugin.history);
-    let probing = async {
-        if plugin.history.abort().is_some() {
-            return [
-                CheckResult::skip(checks::HONEST_RETRY_AFTER, "not probed: the plugin aborted"),
-                CheckResult::skip(checks::INDEPENDENT_KEYS, "not probed: the plugin aborted"),
-            ];
-        }
-        // The probes share one fuel budget of their own.
-        let probes = checks::Probes {
-            sandbox,
-            seeds,
-            fuel: FuelPool::new(sandbox.limits().fuel_per_scenario),
+/// The rate limiter as a [`TrackKind`]. Its runs and probes draw their
+/// randomness from the scenario's seed.
+pub struct RateLimiterKind;
+
+impl TrackKind for RateLimiterKind {
+    type Op = Op;
+    type Output = Output;
+    type Scenario = Scenario;
+    type Run = Run;
+    common_items!();
+
+    fn run(sandbox: &Sandbox, scenario: &Scenario) -> impl Future<Output = Run> + Send {
+        run(sandbox, &scenario.plan, SeedTree::new(scenario.seed))
+    }
+
+    /// Every check of the track on the plugin's run, and the strict diff
+    /// against the other run. The probing checks (which replay keys in
+    /// fresh instances) run on a second thread beside the others.
+    fn evaluate(
+        scenario: &Scenario,
+        sandbox: &Sandbox,
+        plugin: &Run,
+        reference: &Run,
+    ) -> (Vec<CheckResult>, Option<Divergence>) {
+        let seeds = SeedTree::new(scenario.seed);
+        let views = checks::views(&scenario.plan, &plugin.history);
+        let probing = async {
+            if plugin.history.abort().is_some() {
+                return [
+                    CheckResult::skip(checks::HONEST_RETRY_AFTER, "not probed: the plugin aborted"),
+                    CheckResult::skip(checks::INDEPENDENT_KEYS, "not probed: the plugin aborted"),
+                ];
+            }
+            // The probes share one fuel budget of their own.
+            let probes = checks::Probes {
+                sandbox,
+                seeds,
+                fuel: FuelPool::new(sandbox.limits().fuel_per_scenario),
+            };
+            [
+                checks::honest_retry_after(&probes, &views).await,
+                checks::independent_keys(&probes, &views).await,
+            ]
         };
-        [
-            checks::honest_retry_after(&probes, &views).await,
-            checks::independent_keys(&probes, &views).await,
-        ]
-    };
-    let direct = async {
-        let checks = [
-            checks::completes(&scenario.plan, &plugin.history),
-            checks::expectations(scenario, &views),
-            checks::never_over_limit(&views),
-            checks::right_tier(&views),
+        let direct = async {
+            let checks = [
+                checks::completes(&scenario.plan, &plugin.history),
+                checks::expectations(scenario, &views),
+                checks::never_over_limit(&views),
+                checks::right_tier(&views),
+            ];
+            let divergence =
+                crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
+            (checks, divergence)
+        };
+        let (
+            ([completes, expectations, never_over, right_tier], divergence),
+            [honest, independent],
+        ) = crate::runner::side_by_side(direct, probing);
+        let results = vec![
+            completes,
+            expectations,
+            never_over,
+            honest,
+            independent,
+            right_tier,
+            crate::diff::as_check(divergence.as_ref(), plugin.history.calls()),
         ];
-        let divergence =
-            crate::diff::first_divergence(&scenario.plan, &reference.history, &plugin.history);
-        (checks, divergence)
-    };
-    let (([completes, expectations, never_over, right_tier], divergence), [honest, independent]) =
-        crate::runner::side_by_side(direct, probing);
-    let results = vec![
-        completes,
-        expectations,
-        never_over,
-        honest,
-        independent,
-        right_tier,
-        crate::diff::as_check(divergence.as_ref(), plugin.history.calls()),
-    ];
-    (results, divergence)
+        (results, divergence)
+    }
 }
