@@ -14,9 +14,13 @@ const REFERENCES: &[(&str, &str)] = &[
         "GAUNTLET_REFERENCE_RATE_LIMITER",
     ),
     ("gauntlet-reference-payments", "GAUNTLET_REFERENCE_PAYMENTS"),
+    (
+        "gauntlet-reference-job-queue",
+        "GAUNTLET_REFERENCE_JOB_QUEUE",
+    ),
 ];
 
-const TRACKS: &[&str] = &["rate-limiter", "payment-gateway"];
+const TRACKS: &[&str] = &["rate-limiter", "payment-gateway", "job-queue"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());

@@ -22,6 +22,7 @@ mod embedded {
 pub enum TrackId {
     RateLimiter,
     Payments,
+    JobQueue,
 }
 
 /// What the host knows about a track.
@@ -59,6 +60,15 @@ pub static TRACKS: &[Track] = &[
         wit: payments::WIT,
         reference: payments::REFERENCE,
         scenarios: embedded::PAYMENT_GATEWAY,
+    },
+    Track {
+        id: TrackId::JobQueue,
+        name: job_queue::NAME,
+        world: job_queue::WORLD,
+        export: job_queue::EXPORT,
+        wit: job_queue::WIT,
+        reference: job_queue::REFERENCE,
+        scenarios: embedded::JOB_QUEUE,
     },
 ];
 

@@ -1,0 +1,851 @@
+//! The job-queue track's invariants, computed by the host from its own model
+//! of the queue (the WIT's rules applied to the calls the queue accepted),
+//! never from the reference.
+//!
+//! - `completes`: the run finished without a trap, fuel or memory abort.
+//! - `expectations`: every scripted expectation holds.
+//! - `no-job-lost`: every job enqueued is known to the queue at the end
+//!   (succeeded, dead, or still pending).
+//! - `no-run-after-completion`: a job is never leased again after a valid
+//!   completion.
+//! - `stale-lease-refused`: a report or heartbeat with a token that is not
+//!   the job's live lease (an older lease, one that ran out, one already
+//!   reported) is refused.
+//! - `attempts-bounded`: a job never runs more than its max attempts, and a
+//!   dead job is not leased.
+//! - `backoff-respected`: a job is never leased before its instant (its
+//!   delay, its run-at, its backoff) nor while another worker's lease on it
+//!   runs.
+//! - `priority-order`: a lease hands out the highest-priority job that may
+//!   run, first enqueued first, and none is refused while one may run.
+//! - `dedup-holds`: an enqueue with a dedup key already used returns the
+//!   first job, across crashes.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Run;
+use super::model::{Answer, JobSpec, Op, Output, QueueError, Report, Schedule};
+use super::scenario::Scenario;
+use crate::check::CheckResult;
+use crate::sim::{Action, Plan};
+
+pub const COMPLETES: &str = "completes";
+pub const EXPECTATIONS: &str = "expectations";
+pub const NO_JOB_LOST: &str = "no-job-lost";
+pub const NO_RUN_AFTER_COMPLETION: &str = "no-run-after-completion";
+pub const STALE_LEASE_REFUSED: &str = "stale-lease-refused";
+pub const ATTEMPTS_BOUNDED: &str = "attempts-bounded";
+pub const BACKOFF_RESPECTED: &str = "backoff-respected";
+pub const PRIORITY_ORDER: &str = "priority-order";
+pub const DEDUP_HOLDS: &str = "dedup-holds";
+
+/// Every check, in report order.
+pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
+    let plan = &scenario.plan;
+    let calls = calls(plan, run);
+    let mut model = Model::default();
+    for call in &calls {
+        model.apply(call);
+    }
+    let lost = model.lost(run);
+    let mut results = vec![completes(plan, run), expectations(scenario, &calls)];
+    results.push(match lost.first() {
+        Some((job, why)) => {
+            CheckResult::fail(NO_JOB_LOST, model.last_seen.get(job).copied(), why.clone())
+        }
+        None => CheckResult::pass(
+            NO_JOB_LOST,
+            format!(
+                "{} jobs, each known to the queue at the end",
+                model.jobs.len()
+            ),
+        ),
+    });
+    for (name, summary) in [
+        (
+            NO_RUN_AFTER_COMPLETION,
+            format!("{} completions", model.completions),
+        ),
+        (
+            STALE_LEASE_REFUSED,
+            format!("{} stale reports refused", model.stale_refused),
+        ),
+        (ATTEMPTS_BOUNDED, format!("{} leases", model.leases)),
+        (BACKOFF_RESPECTED, format!("{} leases", model.leases)),
+        (PRIORITY_ORDER, format!("{} leases", model.leases)),
+        (
+            DEDUP_HOLDS,
+            format!("{} duplicate enqueues", model.duplicates),
+        ),
+    ] {
+        // A job the queue lost explains every later oddity of the order it
+        // was expected in: `no-job-lost` reports it.
+        let violation = model.violations.iter().find(|v| {
+            v.check == name
+                && !v
+                    .blames
+                    .as_ref()
+                    .is_some_and(|j| lost.iter().any(|(l, _)| l == j))
+        });
+        results.push(match violation {
+            Some(v) => CheckResult::fail(name, Some(v.call), v.message.clone()),
+            None => CheckResult::pass(name, summary),
+        });
+    }
+    results
+}
+
+/// One call as the checks see it.
+pub struct Call<'a> {
+    pub call: usize,
+    pub time_ms: u64,
+    pub op: &'a Op,
+    pub output: &'a Output,
+}
+
+fn calls<'a>(plan: &'a Plan<Op>, run: &'a Run) -> Vec<Call<'a>> {
+    run.history
+        .returned()
+        .filter_map(|(entry, call, output)| match plan.actions.get(entry.step) {
+            Some(Action::Call(op)) => Some(Call {
+                call,
+                time_ms: entry.time_ms,
+                op,
+                output,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
+    match run.history.abort() {
+        None => CheckResult::pass(COMPLETES, format!("{} calls", run.history.calls())),
+        Some((call, abort)) => {
+            let op = plan
+                .calls()
+                .get(call)
+                .map(|(_, op)| op.to_string())
+                .unwrap_or_default();
+            CheckResult::fail(
+                COMPLETES,
+                Some(call),
+                format!("call {call} {op}: the plugin {abort}"),
+            )
+        }
+    }
+}
+
+fn expectations(scenario: &Scenario, calls: &[Call]) -> CheckResult {
+    let mut checked = 0;
+    for call in calls {
+        let Some((expect, line)) = scenario.expectations.get(&call.call) else {
+            continue;
+        };
+        checked += 1;
+        if let Some(why) = expect.mismatch(&call.output.answer) {
+            return CheckResult::fail(
+                EXPECTATIONS,
+                Some(call.call),
+                format!(
+                    "{}:{line}: call {} {}: {why}",
+                    scenario.file, call.call, call.op
+                ),
+            );
+        }
+    }
+    CheckResult::pass(EXPECTATIONS, format!("{checked} expectations held"))
+}
+
+/// Where a job is, by the WIT's rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Where {
+    /// Queued or failed-retrying: may be leased from this instant.
+    Waiting {
+        from_ms: u64,
+        retry: bool,
+    },
+    Leased {
+        token: String,
+        expires_ms: u64,
+    },
+    Succeeded,
+    Dead {
+        permanent: bool,
+    },
+}
+
+#[derive(Debug)]
+struct Job {
+    seq: usize,
+    priority: u8,
+    max_attempts: u32,
+    spec: JobSpec,
+    attempts: u32,
+    at: Where,
+}
+
+struct Violation {
+    check: &'static str,
+    call: usize,
+    message: String,
+    /// The job whose absence would explain it, if any.
+    blames: Option<String>,
+}
+
+/// The queue as the WIT says it must be, given the calls it accepted. Where
+/// the plugin breaks a rule, the violation is noted and the model follows
+/// the plugin, so that one bug is reported once, not again at every call.
+#[derive(Default)]
+struct Model {
+    jobs: BTreeMap<String, Job>,
+    /// Jobs that may run from an instant: (instant, seq, label).
+    timers: BTreeSet<(u64, usize, String)>,
+    /// Jobs that may run now, best first.
+    ready: BTreeSet<(Reverse<u8>, usize, String)>,
+    /// Live leases by expiry: (expires, seq, label).
+    expiries: BTreeSet<(u64, usize, String)>,
+    dedup: BTreeMap<String, String>,
+    violations: Vec<Violation>,
+    /// The last call that named each job.
+    last_seen: BTreeMap<String, usize>,
+    leases: usize,
+    completions: usize,
+    stale_refused: usize,
+    duplicates: usize,
+}
+
+impl Model {
+    fn violation(&mut self, check: &'static str, call: &Call, message: String) {
+        self.violation_blaming(check, call, message, None);
+    }
+
+    fn violation_blaming(
+        &mut self,
+        check: &'static str,
+        call: &Call,
+        message: String,
+        blames: Option<String>,
+    ) {
+        self.violations.push(Violation {
+            check,
+            call: call.call,
+            message: format!("call {} {}: {message}", call.call, call.op),
+            blames,
+        });
+    }
+
+    /// Moves `job` to `at`, keeping the indexes right.
+    fn set(&mut self, label: &str, at: Where) {
+        let Some(job) = self.jobs.get_mut(label) else {
+            return;
+        };
+        let key = label.to_string();
+        match &job.at {
+            Where::Waiting { from_ms, .. } => {
+                self.timers.remove(&(*from_ms, job.seq, key.clone()));
+                self.ready
+                    .remove(&(Reverse(job.priority), job.seq, key.clone()));
+            }
+            Where::Leased { expires_ms, .. } => {
+                self.expiries.remove(&(*expires_ms, job.seq, key.clone()));
+            }
+            Where::Succeeded | Where::Dead { .. } => {}
+        }
+        match &at {
+            Where::Waiting { from_ms, .. } => {
+                self.timers.insert((*from_ms, job.seq, key));
+            }
+            Where::Leased { expires_ms, .. } => {
+                self.expiries.insert((*expires_ms, job.seq, key));
+            }
+            Where::Succeeded | Where::Dead { .. } => {}
+        }
+        job.at = at;
+    }
+
+    /// A failed run of `label` at `t` (a retryable failure, or a lease that
+    /// ran out).
+    fn failed(&mut self, label: &str, t: u64) {
+        let Some(job) = self.jobs.get(label) else {
+            return;
+        };
+        let at = if job.attempts < job.max_attempts {
+            Where::Waiting {
+                from_ms: t.saturating_add(job.spec.backoff_ms(job.attempts)),
+                retry: true,
+            }
+        } else {
+            Where::Dead { permanent: false }
+        };
+        self.set(label, at);
+    }
+
+    /// Time moves to `t`: leases that ran out fail at their expiry, in order;
+    /// jobs whose instant came become ready.
+    fn advance(&mut self, t: u64) {
+        loop {
+            let next_expiry = self.expiries.first().filter(|e| e.0 <= t).cloned();
+            let next_timer = self.timers.first().filter(|e| e.0 <= t).cloned();
+            match (next_expiry, next_timer) {
+                (Some(e), Some(w)) if w.0 < e.0 => self.ready_up(w),
+                (Some(e), _) => {
+                    self.expiries.remove(&e);
+                    // Out of every index (as no final state is) before
+                    // `failed` files it anew.
+                    if let Some(job) = self.jobs.get_mut(&e.2) {
+                        job.at = Where::Succeeded;
+                    }
+                    self.failed(&e.2, e.0);
+                }
+                (None, Some(w)) => self.ready_up(w),
+                (None, None) => break,
+            }
+        }
+    }
+
+    fn ready_up(&mut self, timer: (u64, usize, String)) {
+        self.timers.remove(&timer);
+        if let Some(job) = self.jobs.get(&timer.2) {
+            self.ready.insert((Reverse(job.priority), job.seq, timer.2));
+        }
+    }
+
+    fn apply(&mut self, call: &Call) {
+        let t = call.time_ms;
+        self.advance(t);
+        match (&call.op, &call.output.answer) {
+            (Op::Enqueue(spec), Answer::Enqueued(Ok(label))) => self.enqueued(call, spec, label),
+            (Op::Lease { lease_ms, .. }, Answer::Leased(Ok(lease))) => self.leased(
+                call,
+                lease.as_ref().map(|l| l.job.as_str()),
+                lease.as_ref().map(|l| (l.token.as_str(), l.attempt)),
+                *lease_ms,
+            ),
+            (
+                Op::Heartbeat { lease_ms, .. },
+                Answer::Extended {
+                    job,
+                    token,
+                    result: Ok(_),
+                },
+            ) => {
+                self.last_seen.insert(job.clone(), call.call);
+                if !self.live_lease(job, token, t) {
+                    self.violation(
+                        STALE_LEASE_REFUSED,
+                        call,
+                        format!(
+                            "a heartbeat on {job} with {token} was accepted, but that lease {}",
+                            self.why_stale(job, token, t)
+                        ),
+                    );
+                }
+                if let Some(Job {
+                    at: Where::Leased { token: live, .. },
+                    ..
+                }) = self.jobs.get(job)
+                    && live == token
+                {
+                    let at = Where::Leased {
+                        token: token.clone(),
+                        expires_ms: t.saturating_add(*lease_ms),
+                    };
+                    self.set(job, at);
+                }
+            }
+            (
+                _,
+                Answer::Reported {
+                    job,
+                    token,
+                    report,
+                    again,
+                    result,
+                },
+            ) => {
+                self.last_seen.insert(job.clone(), call.call);
+                self.reported(call, job, token, *report, result);
+                if let Some(again) = again {
+                    self.reported(call, job, token, *report, again);
+                }
+            }
+            (Op::Requeue { job }, Answer::Requeued(Ok(()))) => {
+                self.last_seen.insert(job.clone(), call.call);
+                if let Some(j) = self.jobs.get_mut(job) {
+                    j.attempts = 0;
+                }
+                self.set(
+                    job,
+                    Where::Waiting {
+                        from_ms: t,
+                        retry: false,
+                    },
+                );
+                self.advance(t);
+            }
+            (_, Answer::Status(Ok(status))) if status.attempts > status.max_attempts => {
+                self.violation(
+                    ATTEMPTS_BOUNDED,
+                    call,
+                    format!(
+                        "{} reports {} attempts of at most {}",
+                        status.job, status.attempts, status.max_attempts
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn enqueued(&mut self, call: &Call, spec: &JobSpec, label: &str) {
+        let t = call.time_ms;
+        self.last_seen.insert(label.to_string(), call.call);
+        if let Some(key) = &spec.dedup_key {
+            if let Some(first) = self.dedup.get(key).cloned() {
+                self.duplicates += 1;
+                if first != label {
+                    self.violation(
+                        DEDUP_HOLDS,
+                        call,
+                        format!(
+                            "dedup key {key:?} was first used by job {first}, yet the enqueue returned job {label}"
+                        ),
+                    );
+                }
+                return;
+            }
+            self.dedup.insert(key.clone(), label.to_string());
+        }
+        if self.jobs.contains_key(label) {
+            return;
+        }
+        let from_ms = match spec.schedule {
+            Schedule::Now => t,
+            Schedule::DelayMs(ms) => t.saturating_add(ms),
+            Schedule::AtMs(at) => at.max(t),
+        };
+        let seq = self.jobs.len();
+        self.jobs.insert(
+            label.to_string(),
+            Job {
+                seq,
+                priority: spec.priority,
+                max_attempts: spec.max_attempts,
+                spec: spec.clone(),
+                attempts: 0,
+                at: Where::Succeeded,
+            },
+        );
+        self.set(
+            label,
+            Where::Waiting {
+                from_ms,
+                retry: false,
+            },
+        );
+        self.advance(t);
+    }
+
+    fn leased(
+        &mut self,
+        call: &Call,
+        job: Option<&str>,
+        lease: Option<(&str, u32)>,
+        lease_ms: u64,
+    ) {
+        let t = call.time_ms;
+        let best = self.ready.first().map(|(_, _, l)| l.clone());
+        let (Some(label), Some((token, attempt))) = (job, lease) else {
+            if let Some(best) = best {
+                self.violation_blaming(
+                    PRIORITY_ORDER,
+                    call,
+                    format!(
+                        "no job was handed out, yet {best} may run ({})",
+                        self.describe(&best)
+                    ),
+                    Some(best.clone()),
+                );
+            }
+            return;
+        };
+        let Some(j) = self.jobs.get(label) else {
+            return;
+        };
+        let (priority, max_attempts, attempts) = (j.priority, j.max_attempts, j.attempts);
+        self.leases += 1;
+        self.last_seen.insert(label.to_string(), call.call);
+        match j.at.clone() {
+            Where::Succeeded => self.violation(
+                NO_RUN_AFTER_COMPLETION,
+                call,
+                format!("{label} was leased again after a valid completion"),
+            ),
+            Where::Dead { permanent } => self.violation(
+                ATTEMPTS_BOUNDED,
+                call,
+                if permanent {
+                    format!("{label} was leased after a permanent failure sent it to the dead-letter queue")
+                } else {
+                    format!("{label} was leased again after its {max_attempts} attempts were used up (it belongs in the dead-letter queue)")
+                },
+            ),
+            Where::Leased { expires_ms, .. } => self.violation(
+                BACKOFF_RESPECTED,
+                call,
+                format!("{label} was leased while another lease on it runs until {expires_ms} ms"),
+            ),
+            Where::Waiting { from_ms, retry } if from_ms > t => self.violation(
+                BACKOFF_RESPECTED,
+                call,
+                format!(
+                    "{label} was leased at {t} ms, {} ms early: {} it may run from {from_ms} ms",
+                    from_ms - t,
+                    if retry {
+                        format!("after its failed attempt {attempts}, its backoff says")
+                    } else {
+                        "its schedule says".to_string()
+                    }
+                ),
+            ),
+            Where::Waiting { .. } => {
+                if let Some(best) = best.filter(|b| b != label) {
+                    let b = &self.jobs[&best];
+                    let why = if b.priority > priority {
+                        format!("{best} has priority {} > {priority}", b.priority)
+                    } else {
+                        format!("{best} has the same priority {priority} and was enqueued before it")
+                    };
+                    self.violation_blaming(
+                        PRIORITY_ORDER,
+                        call,
+                        format!("{label} was handed out, but {best} comes first: {why}"),
+                        Some(best.clone()),
+                    );
+                }
+            }
+        }
+        let attempts = attempts + 1;
+        if attempts > max_attempts && !matches!(self.jobs[label].at, Where::Dead { .. }) {
+            self.violation(
+                ATTEMPTS_BOUNDED,
+                call,
+                format!(
+                    "{label} runs for the {attempts}th time, but its max-attempts is {max_attempts}"
+                ),
+            );
+        }
+        if attempt > max_attempts {
+            self.violation(
+                ATTEMPTS_BOUNDED,
+                call,
+                format!("the lease of {label} says attempt {attempt}, but its max-attempts is {max_attempts}"),
+            );
+        }
+        if let Some(j) = self.jobs.get_mut(label) {
+            j.attempts = attempts;
+        }
+        self.set(
+            label,
+            Where::Leased {
+                token: token.to_string(),
+                expires_ms: t.saturating_add(lease_ms),
+            },
+        );
+    }
+
+    fn live_lease(&self, job: &str, token: &str, t: u64) -> bool {
+        matches!(
+            self.jobs.get(job),
+            Some(Job { at: Where::Leased { token: live, expires_ms }, .. }) if live == token && t < *expires_ms
+        )
+    }
+
+    fn why_stale(&self, job: &str, token: &str, t: u64) -> String {
+        match self.jobs.get(job).map(|j| &j.at) {
+            Some(Where::Leased { token: live, .. }) if live != token => {
+                format!("was replaced by {live}")
+            }
+            Some(Where::Leased { expires_ms, .. }) if t >= *expires_ms => {
+                format!("ran out at {expires_ms} ms")
+            }
+            Some(Where::Succeeded) => "was already completed".into(),
+            Some(Where::Dead { .. }) => "ended with the job in the dead-letter queue".into(),
+            Some(Where::Waiting { .. }) => "ended: the job waits for its next run".into(),
+            _ => "is unknown".into(),
+        }
+    }
+
+    fn reported(
+        &mut self,
+        call: &Call,
+        job: &str,
+        token: &str,
+        report: Report,
+        result: &Result<(), QueueError>,
+    ) {
+        let t = call.time_ms;
+        let live = self.live_lease(job, token, t);
+        match result {
+            Ok(()) if !live => {
+                let why = self.why_stale(job, token, t);
+                self.violation(
+                    STALE_LEASE_REFUSED,
+                    call,
+                    format!("{report} of {job} with {token} was accepted, but that lease {why}"),
+                );
+            }
+            Err(QueueError::StaleLease) if !live => self.stale_refused += 1,
+            _ => {}
+        }
+        if result.is_err() || !self.jobs.contains_key(job) {
+            return;
+        }
+        match report {
+            Report::Complete => {
+                self.completions += 1;
+                self.set(job, Where::Succeeded);
+            }
+            Report::FailRetryable => {
+                if live {
+                    self.failed(job, t);
+                }
+            }
+            Report::FailPermanent => self.set(job, Where::Dead { permanent: true }),
+        }
+        self.advance(t);
+    }
+
+    fn describe(&self, label: &str) -> String {
+        match self.jobs.get(label).map(|j| &j.at) {
+            Some(Where::Waiting {
+                from_ms,
+                retry: true,
+            }) => format!("retrying from {from_ms} ms"),
+            Some(Where::Waiting { from_ms, .. }) => format!("queued from {from_ms} ms"),
+            _ => "pending".into(),
+        }
+    }
+
+    /// Jobs the queue no longer knows at the end, with why.
+    fn lost(&self, run: &Run) -> Vec<(String, String)> {
+        let Ok(settled) = &run.settled else {
+            return Vec::new();
+        };
+        let mut lost: Vec<(usize, String, String)> = self
+            .jobs
+            .iter()
+            .filter(|(label, _)| matches!(settled.get(*label), Some(None)))
+            .map(|(label, job)| {
+                let seen = self
+                    .last_seen
+                    .get(label)
+                    .map_or(String::new(), |c| format!(", last named at call {c}"));
+                (
+                    job.seq,
+                    label.clone(),
+                    format!(
+                        "job {label} was enqueued{seen}, but at the end the queue does not know it (status: not-found): lost"
+                    ),
+                )
+            })
+            .collect();
+        lost.sort();
+        lost.into_iter().map(|(_, l, why)| (l, why)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Lease, Status};
+    use super::*;
+
+    const T0: u64 = 1_000_000;
+
+    fn spec(label: &str, priority: u8) -> JobSpec {
+        JobSpec {
+            label: label.into(),
+            kind: "k".into(),
+            priority,
+            max_attempts: 2,
+            backoff_base_ms: 1_000,
+            backoff_cap_ms: 1_000,
+            schedule: Schedule::Now,
+            dedup_key: None,
+        }
+    }
+
+    fn out(answer: Answer) -> Output {
+        Output { answer, crashes: 0 }
+    }
+
+    fn lease(job: &str, token: &str, attempt: u32) -> Answer {
+        Answer::Leased(Ok(Some(Lease {
+            job: job.into(),
+            token: token.into(),
+            kind: "k".into(),
+            payload: job.into(),
+            attempt,
+            expires_ms: 0,
+        })))
+    }
+
+    fn report(job: &str, token: &str, report: Report, result: Result<(), QueueError>) -> Answer {
+        Answer::Reported {
+            job: job.into(),
+            token: token.into(),
+            report,
+            again: None,
+            result,
+        }
+    }
+
+    /// Feeds (time, op, answer) to a fresh model; returns the violations
+    /// as (check, call).
+    fn judge(calls: Vec<(u64, Op, Answer)>) -> Vec<(&'static str, usize)> {
+        let outputs: Vec<Output> = calls.iter().map(|(_, _, a)| out(a.clone())).collect();
+        let mut model = Model::default();
+        for (i, ((t, op, _), output)) in calls.iter().zip(&outputs).enumerate() {
+            model.apply(&Call {
+                call: i,
+                time_ms: *t,
+                op,
+                output,
+            });
+        }
+        model.violations.iter().map(|v| (v.check, v.call)).collect()
+    }
+
+    fn enqueue(label: &str, priority: u8) -> (Op, Answer) {
+        (
+            Op::Enqueue(Box::new(spec(label, priority))),
+            Answer::Enqueued(Ok(label.into())),
+        )
+    }
+
+    fn lease_op() -> Op {
+        Op::Lease {
+            worker: "w".into(),
+            lease_ms: 5_000,
+        }
+    }
+
+    fn complete_op() -> Op {
+        Op::Complete { worker: "w".into() }
+    }
+
+    #[test]
+    fn a_correct_history_has_no_violation() {
+        let (e, a) = enqueue("a", 0);
+        let v = judge(vec![
+            (T0, e, a),
+            (T0, lease_op(), lease("a", "t1", 1)),
+            // Runs out at T0 + 5_000; retry from T0 + 6_000.
+            (T0 + 6_000, lease_op(), lease("a", "t2", 2)),
+            (
+                T0 + 6_001,
+                complete_op(),
+                report("a", "t2", Report::Complete, Ok(())),
+            ),
+            (
+                T0 + 6_002,
+                complete_op(),
+                report("a", "t1", Report::Complete, Err(QueueError::StaleLease)),
+            ),
+            (T0 + 9_000, lease_op(), Answer::Leased(Ok(None))),
+        ]);
+        assert_eq!(v, []);
+    }
+
+    #[test]
+    fn a_lease_before_the_backoff_after_an_expiry_is_early() {
+        let (e, a) = enqueue("a", 0);
+        let v = judge(vec![
+            (T0, e, a),
+            (T0, lease_op(), lease("a", "t1", 1)),
+            (T0 + 5_999, lease_op(), lease("a", "t2", 2)),
+        ]);
+        assert_eq!(v, [(BACKOFF_RESPECTED, 2)]);
+    }
+
+    #[test]
+    fn leases_after_completion_and_past_max_attempts_are_caught() {
+        let (e, a) = enqueue("a", 0);
+        let (e2, b) = enqueue("b", 0);
+        let v = judge(vec![
+            (T0, e, a),
+            (T0, lease_op(), lease("a", "t1", 1)),
+            (
+                T0,
+                complete_op(),
+                report("a", "t1", Report::Complete, Ok(())),
+            ),
+            (T0 + 1, lease_op(), lease("a", "t2", 2)),
+            (T0 + 2, e2, b),
+            (T0 + 2, lease_op(), lease("b", "t3", 1)),
+            (T0 + 10_000, lease_op(), lease("b", "t4", 2)),
+            // b's second lease runs out at T0 + 15_000: dead.
+            (T0 + 20_000, lease_op(), lease("b", "t5", 3)),
+        ]);
+        assert_eq!(
+            v,
+            [
+                (NO_RUN_AFTER_COMPLETION, 3),
+                (ATTEMPTS_BOUNDED, 7),
+                (ATTEMPTS_BOUNDED, 7)
+            ]
+        );
+    }
+
+    #[test]
+    fn priority_then_enqueue_order_and_stale_reports() {
+        let (e1, a1) = enqueue("low", 1);
+        let (e2, a2) = enqueue("high", 9);
+        let v = judge(vec![
+            (T0, e1, a1),
+            (T0, e2, a2),
+            (T0, lease_op(), lease("low", "t1", 1)),
+            (
+                T0 + 5_000,
+                complete_op(),
+                report("low", "t1", Report::Complete, Ok(())),
+            ),
+        ]);
+        assert_eq!(v, [(PRIORITY_ORDER, 2), (STALE_LEASE_REFUSED, 3)]);
+    }
+
+    #[test]
+    fn a_deduplicated_enqueue_must_name_the_first_job() {
+        let mut first = spec("a", 0);
+        first.dedup_key = Some("k".into());
+        let mut second = spec("b", 0);
+        second.dedup_key = Some("k".into());
+        let v = judge(vec![
+            (
+                T0,
+                Op::Enqueue(Box::new(first)),
+                Answer::Enqueued(Ok("a".into())),
+            ),
+            (
+                T0,
+                Op::Enqueue(Box::new(second)),
+                Answer::Enqueued(Ok("b".into())),
+            ),
+            (
+                T0,
+                Op::Status { job: "a".into() },
+                Answer::Status(Ok(Status {
+                    job: "a".into(),
+                    kind: "k".into(),
+                    priority: 0,
+                    attempts: 3,
+                    max_attempts: 2,
+                    state: super::super::model::State::Succeeded,
+                })),
+            ),
+        ]);
+        assert_eq!(v, [(DEDUP_HOLDS, 1), (ATTEMPTS_BOUNDED, 2)]);
+    }
+}
