@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod determinism;
 mod html;
+mod job_queue_plugins;
 mod payments_plugins;
 mod plugins;
 mod sandbox;

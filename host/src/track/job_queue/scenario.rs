@@ -266,6 +266,9 @@ struct GenerateSpec {
     workers: u64,
     /// The share of runs that do not simply complete (0 to 1).
     worker_failures: f64,
+    /// The share of jobs whose every run fails, retryably: they end in the
+    /// dead-letter queue.
+    poison: Option<f64>,
     /// Between two enqueues.
     interval_ms: Option<Range>,
     /// How long a run takes.
@@ -283,6 +286,8 @@ struct GenerateSpec {
 /// How a generated workload's runs end, in parts per million of runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fates {
+    /// Jobs whose every run fails retryably.
+    pub poison_ppm: u32,
     pub die_ppm: u32,
     pub fail_retryable_ppm: u32,
     pub fail_permanent_ppm: u32,
@@ -293,6 +298,12 @@ impl Fates {
     /// The fate of `job`'s run number `attempt`.
     pub fn draw(&self, seeds: &SeedTree, job: &str, attempt: u32) -> super::model::Fate {
         use super::model::Fate;
+        let poisoned = seeds
+            .rng(&format!("poison/{job}"))
+            .random_range(0..1_000_000u32);
+        if poisoned < self.poison_ppm {
+            return Fate::FailRetryable;
+        }
         let roll = seeds
             .rng(&format!("fate/{job}/{attempt}"))
             .random_range(0..1_000_000u32);
@@ -535,6 +546,7 @@ fn generate_workload(
     };
     let failures = share(Some(spec.worker_failures), "worker-failures")?;
     let delayed = share(spec.delayed, "delayed")?;
+    let poison = share(spec.poison, "poison")?;
     let interval = spec.interval_ms.unwrap_or(Range { min: 0, max: 200 });
     let work = spec.work_ms.unwrap_or(Range {
         min: 50,
@@ -547,6 +559,7 @@ fn generate_workload(
     let drain_ms = spec.drain_ms.unwrap_or(120_000);
     let ppm = |share: f64| (failures * share * 1_000_000.0).round() as u32;
     let fates = Fates {
+        poison_ppm: (poison * 1_000_000.0).round() as u32,
         die_ppm: ppm(0.2),
         fail_retryable_ppm: ppm(0.5),
         fail_permanent_ppm: ppm(0.1),

@@ -1,0 +1,107 @@
+//! Every example job queue gets the verdict it was written to get: the naive
+//! one passes everything; each buggy one is caught by the check named in its
+//! README, with the call where it went wrong.
+
+use gauntlet::check::{Status, Verdict};
+use gauntlet::runner::{RunReport, ScenarioReport};
+
+use crate::common::{plugin_wasm, test_component};
+
+fn only(report: &RunReport) -> &ScenarioReport {
+    assert_eq!(report.scenarios.len(), 1);
+    &report.scenarios[0]
+}
+
+/// Runs one scenario and asserts that `check` fails at a named call;
+/// returns the failing check's message.
+fn caught(plugin: &str, scenario: &str, check: &str) -> String {
+    let report = test_component(&plugin_wasm(plugin), Some(scenario));
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail, "{scenario}: {:#?}", r.checks);
+    let failed = r
+        .failed_checks()
+        .find(|c| c.name == check)
+        .unwrap_or_else(|| {
+            panic!(
+                "{plugin} on {scenario}: {check} did not fail: {:#?}",
+                r.checks
+            )
+        });
+    assert!(failed.call.is_some(), "{check} names no call: {failed:?}");
+    failed.message.clone()
+}
+
+#[test]
+fn naive_queue_passes_every_scenario() {
+    let report = test_component(&plugin_wasm("job-queue/naive"), None);
+    assert!(report.scenarios.len() >= 14);
+    for r in &report.scenarios {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);
+        assert!(
+            r.checks.iter().all(|c| c.status == Status::Pass),
+            "{}: {:#?}",
+            r.name,
+            r.checks
+        );
+    }
+}
+
+#[test]
+fn losing_leased_jobs_on_a_crash_is_caught_by_no_job_lost() {
+    let message = caught(
+        "job-queue/loses-leased-on-crash",
+        "plugin-crash",
+        "no-job-lost",
+    );
+    assert!(message.contains("lost"), "{message}");
+    // The generated workload's crashes lose jobs too.
+    caught(
+        "job-queue/loses-leased-on-crash",
+        "generated-workload",
+        "no-job-lost",
+    );
+}
+
+#[test]
+fn redelivering_a_completed_job_is_caught_by_no_run_after_completion() {
+    let message = caught(
+        "job-queue/redelivers-completed",
+        "duplicate-completes",
+        "no-run-after-completion",
+    );
+    assert!(message.contains("after a valid completion"), "{message}");
+}
+
+#[test]
+fn ignoring_backoff_is_caught_by_backoff_respected() {
+    let message = caught(
+        "job-queue/ignores-backoff",
+        "retries-to-dead-letter",
+        "backoff-respected",
+    );
+    assert!(message.contains("early"), "{message}");
+}
+
+#[test]
+fn never_dead_lettering_is_caught_by_attempts_bounded() {
+    caught(
+        "job-queue/never-dead-letters",
+        "worker-dies",
+        "attempts-bounded",
+    );
+    caught(
+        "job-queue/never-dead-letters",
+        "generated-workload",
+        "attempts-bounded",
+    );
+}
+
+#[test]
+fn breaking_priority_is_caught_by_priority_order() {
+    let message = caught(
+        "job-queue/breaks-priority",
+        "priority-order",
+        "priority-order",
+    );
+    assert!(message.contains("comes first"), "{message}");
+}
