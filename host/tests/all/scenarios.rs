@@ -50,3 +50,29 @@ fn rate_limiter_has_at_least_twelve_scenarios_covering_the_brief() {
         assert!(names.iter().any(|n| n == required), "missing {required}");
     }
 }
+
+#[test]
+fn job_queue_scenarios_cover_the_brief() {
+    let names: Vec<String> = Track::named("job-queue")
+        .unwrap()
+        .scenarios()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    for required in [
+        "happy-path",
+        "retries-to-dead-letter",
+        "permanent-failure",
+        "worker-dies",
+        "stale-lease-tokens",
+        "duplicate-completes",
+        "plugin-crash",
+        "crashes-at-store-writes",
+        "delayed-jobs",
+        "priority-order",
+        "dedup-keys",
+        "generated-workload",
+    ] {
+        assert!(names.iter().any(|n| n == required), "missing {required}");
+    }
+}
