@@ -37,7 +37,7 @@ pub mod rate_limiter {
     pub use gauntlet::rate_limiter::types;
 }
 
-/// `gauntlet:payments/plugin` (issue 3, in progress).
+/// `gauntlet:payments/plugin`.
 pub mod payments {
     wasmtime::component::bindgen!({
         path: ["../wit/harness", "../wit/payments"],
@@ -54,7 +54,7 @@ pub mod payments {
     pub use gauntlet::payments::bank;
 }
 
-/// `gauntlet:jobs/plugin` (issue 5, in progress).
+/// `gauntlet:jobs/plugin`.
 pub mod jobs {
     wasmtime::component::bindgen!({
         path: ["../wit/harness", "../wit/jobs"],

@@ -1,4 +1,4 @@
-//! Track `job-queue` (issue 5): a background job processor. The host plays
+//! Track `job-queue`: a background job processor. The host plays
 //! the producers, a pool of workers (slow, dying with a lease held, failing,
 //! completing twice or too late) and the operator, keeps the durable store,
 //! and crashes the queue between calls and at its store writes (a fresh

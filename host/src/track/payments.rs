@@ -1,4 +1,4 @@
-//! Track `payment-gateway` (issue 3, in progress): a gateway between a shop
+//! Track `payment-gateway`: a gateway between a shop
 //! and a flaky bank. The host simulates the bank ([`bank`]) behind the
 //! plugin's `bank` import with the scenario's faults ([`dependency`]),
 //! keeps the durable store, crashes the plugin at import boundaries and
