@@ -32,6 +32,15 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
     }
 }
 
+/// "1 scenario", "2 scenarios".
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub(crate) fn megabytes(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
@@ -61,11 +70,11 @@ impl Reporter for Human {
             }
         };
         anstream::println!(
-            "{} {} against the reference of track {} ({} scenarios)",
+            "{} {} against the reference of track {} ({})",
             "testing".bold(),
             plugin.path.display(),
             plugin.track.name.bold(),
-            scenarios
+            count(scenarios, "scenario")
         );
         anstream::println!("        sha256 {}…, {compiled}", &plugin.sha256[..16]);
     }
@@ -141,8 +150,10 @@ impl Reporter for Human {
     fn finished(&mut self, report: &RunReport) {
         let s = report.summary;
         let line = format!(
-            "{} scenarios: {} passed, {} failed",
-            s.scenarios, s.passed, s.failed
+            "{}: {} passed, {} failed",
+            count(s.scenarios, "scenario"),
+            s.passed,
+            s.failed
         );
         if report.all_passed() {
             anstream::println!("{}", line.green().bold());

@@ -302,7 +302,12 @@ fn entry(
         .map(|s| s.operations as f64 / s.wall.as_secs_f64().max(1e-9))
         .collect();
     rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
+    let middle = rates.len() / 2;
+    let median = if rates.len() % 2 == 0 {
+        (rates[middle - 1] + rates[middle]) / 2.0
+    } else {
+        rates[middle]
+    };
     let first = &samples[0];
     BenchEntry {
         plugin: plugin.path.display().to_string(),

@@ -106,8 +106,10 @@ impl DiffCommand {
             );
         } else {
             let line = format!(
-                "{} scenarios: {} agree, {} differ",
-                report.summary.scenarios, report.summary.agree, report.summary.differ
+                "{}: {} agree, {} differ",
+                crate::report::count(report.summary.scenarios, "scenario"),
+                report.summary.agree,
+                report.summary.differ
             );
             if differ == 0 {
                 anstream::println!("{}", line.green().bold());

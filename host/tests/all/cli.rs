@@ -13,7 +13,7 @@ fn a_correct_plugin_exits_0_and_a_buggy_one_exits_1() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("PASS"), "{text}");
-    assert!(text.contains("1 scenarios: 1 passed, 0 failed"), "{text}");
+    assert!(text.contains("1 scenario: 1 passed, 0 failed"), "{text}");
 
     let buggy = plugin_wasm("rate-limiter/wrong-tier");
     let out = gauntlet()
@@ -207,7 +207,7 @@ fn diff_shows_both_answers_at_the_first_divergence_and_exits_1() {
     assert!(text.contains("plugin     allowed"), "{text}");
     assert!(text.contains("reference  allowed"), "{text}");
     assert!(text.contains("never-over-limit"), "{text}");
-    assert!(text.contains("1 scenarios: 0 agree, 1 differ"), "{text}");
+    assert!(text.contains("1 scenario: 0 agree, 1 differ"), "{text}");
 }
 
 #[test]
