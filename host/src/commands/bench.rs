@@ -303,7 +303,7 @@ fn entry(
         .collect();
     rates.sort_by(f64::total_cmp);
     let middle = rates.len() / 2;
-    let median = if rates.len() % 2 == 0 {
+    let median = if rates.len().is_multiple_of(2) {
         (rates[middle - 1] + rates[middle]) / 2.0
     } else {
         rates[middle]
