@@ -69,3 +69,18 @@ pub mod jobs {
     });
     pub use exports::gauntlet::jobs::queue;
 }
+
+/// `gauntlet:traced/plugin`.
+pub mod traced {
+    wasmtime::component::bindgen!({
+        path: ["../wit/harness", "../wit/traced"],
+        world: "gauntlet:traced/plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "gauntlet:harness/clock@0.1.0": super::harness::clock,
+            "gauntlet:harness/log@0.1.0": super::harness::log,
+        },
+    });
+    pub use exports::gauntlet::traced::collector;
+}
