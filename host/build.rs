@@ -18,9 +18,10 @@ const REFERENCES: &[(&str, &str)] = &[
         "gauntlet-reference-job-queue",
         "GAUNTLET_REFERENCE_JOB_QUEUE",
     ),
+    ("gauntlet-reference-traced", "GAUNTLET_REFERENCE_TRACED"),
 ];
 
-const TRACKS: &[&str] = &["rate-limiter", "payment-gateway", "job-queue"];
+const TRACKS: &[&str] = &["rate-limiter", "payment-gateway", "job-queue", "traced"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());

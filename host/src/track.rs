@@ -6,6 +6,7 @@ pub mod job_queue;
 pub mod kind;
 pub mod payments;
 pub mod rate_limiter;
+pub mod traced;
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -23,6 +24,7 @@ pub enum TrackId {
     RateLimiter,
     Payments,
     JobQueue,
+    Traced,
 }
 
 /// What the host knows about a track.
@@ -69,6 +71,15 @@ pub static TRACKS: &[Track] = &[
         wit: job_queue::WIT,
         reference: job_queue::REFERENCE,
         scenarios: embedded::JOB_QUEUE,
+    },
+    Track {
+        id: TrackId::Traced,
+        name: traced::NAME,
+        world: traced::WORLD,
+        export: traced::EXPORT,
+        wit: traced::WIT,
+        reference: traced::REFERENCE,
+        scenarios: embedded::TRACED,
     },
 ];
 

@@ -75,6 +75,7 @@ macro_rules! with_track {
             $crate::track::TrackId::RateLimiter => { type $kind = $crate::track::rate_limiter::RateLimiterKind; $body }
             $crate::track::TrackId::Payments => { type $kind = $crate::track::payments::PaymentsKind; $body }
             $crate::track::TrackId::JobQueue => { type $kind = $crate::track::job_queue::JobQueueKind; $body }
+            $crate::track::TrackId::Traced => { type $kind = $crate::track::traced::TracedKind; $body }
         }
     };
 }

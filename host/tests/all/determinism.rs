@@ -132,3 +132,24 @@ fn the_generated_job_workload_draws_fates_per_job_and_attempt() {
         .count();
     assert!((1_800..2_600).contains(&not_complete), "{not_complete}");
 }
+
+#[test]
+fn every_traced_scenario_replays_byte_for_byte() {
+    use gauntlet::track::traced;
+    let track = Track::named("traced").unwrap();
+    let reference = reference("traced");
+    let rt = runtime();
+    for source in track.scenarios() {
+        let scenario = traced::scenario::Scenario::load(&source, None).unwrap();
+        let again = traced::scenario::Scenario::load(&source, None).unwrap();
+        assert_eq!(scenario.plan, again.plan, "{}", scenario.name);
+        let first = rt.block_on(traced::run(&reference.sandbox, &scenario));
+        let second = rt.block_on(traced::run(&reference.sandbox, &scenario));
+        let (a, b) = (
+            first.history.to_json_lines(),
+            second.history.to_json_lines(),
+        );
+        assert!(!a.is_empty());
+        assert!(a == b, "scenario {} replayed differently", scenario.name);
+    }
+}

@@ -10,3 +10,4 @@ mod payments_plugins;
 mod plugins;
 mod sandbox;
 mod scenarios;
+mod traced_plugins;

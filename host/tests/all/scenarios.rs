@@ -76,3 +76,25 @@ fn job_queue_scenarios_cover_the_brief() {
         assert!(names.iter().any(|n| n == required), "missing {required}");
     }
 }
+
+#[test]
+fn traced_scenarios_cover_the_brief() {
+    let names: Vec<String> = Track::named("traced")
+        .unwrap()
+        .scenarios()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    for required in [
+        "children-before-root",
+        "error-child",
+        "eviction-without-traffic",
+        "stale-spans",
+        "validation-batches",
+        "validation-queries",
+        "duplicate-span-ids",
+        "sustained-workload",
+    ] {
+        assert!(names.iter().any(|n| n == required), "missing {required}");
+    }
+}

@@ -1,0 +1,226 @@
+//! The host's own types for the traced track: the batches the emitter sends
+//! and the queries it makes, and the store's answers (compared whole: two
+//! correct stores answer alike, ids as they were given).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::bindings::traced::collector as wit;
+
+/// The window every store keeps: 30 minutes, in nanoseconds.
+pub const WINDOW_NS: i64 = 1_800_000_000_000;
+
+/// A span as the emitter sends it. Ids are kept as text: scripted
+/// scenarios send invalid ones on purpose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Span {
+    pub trace_id: Arc<str>,
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub service: Arc<str>,
+    pub operation: Arc<str>,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub error: bool,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Span {
+    pub fn to_wit(&self) -> wit::Span {
+        wit::Span {
+            trace_id: self.trace_id.to_string(),
+            span_id: self.span_id.clone(),
+            parent_span_id: self.parent_span_id.clone(),
+            service: self.service.to_string(),
+            operation: self.operation.to_string(),
+            start_ns: self.start_ns,
+            end_ns: self.end_ns,
+            status: if self.error {
+                wit::SpanStatus::Error
+            } else {
+                wit::SpanStatus::Ok
+            },
+            tags: self
+                .tags
+                .iter()
+                .map(|(key, value)| wit::Tag {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn from_wit(span: &wit::Span) -> Span {
+        Span {
+            trace_id: span.trace_id.as_str().into(),
+            span_id: span.span_id.clone(),
+            parent_span_id: span.parent_span_id.clone(),
+            service: span.service.as_str().into(),
+            operation: span.operation.as_str().into(),
+            start_ns: span.start_ns,
+            end_ns: span.end_ns,
+            error: matches!(span.status, wit::SpanStatus::Error),
+            tags: span
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// One call into the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    Ingest(Arc<Vec<Span>>),
+    ListTraces {
+        after_ns: i64,
+        before_ns: i64,
+        limit: Option<u32>,
+    },
+    GetTrace {
+        trace_id: String,
+    },
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Ingest(spans) => {
+                let traces: std::collections::BTreeSet<&str> =
+                    spans.iter().map(|s| &*s.trace_id).collect();
+                write!(f, "ingest {} spans of {} traces", spans.len(), traces.len())
+            }
+            Op::ListTraces {
+                after_ns,
+                before_ns,
+                limit,
+            } => {
+                write!(f, "list-traces [{after_ns}, {before_ns}) ns")?;
+                match limit {
+                    Some(limit) => write!(f, ", limit {limit}"),
+                    None => Ok(()),
+                }
+            }
+            Op::GetTrace { trace_id } => write!(f, "get-trace {trace_id}"),
+        }
+    }
+}
+
+/// An error, as compared: its WIT name and details (`invalid-span(3,
+/// end-before-start)`, `invalid-limit(0)`).
+pub fn error(e: &wit::TracedError) -> String {
+    match e {
+        wit::TracedError::EmptyBatch => "empty-batch".into(),
+        wit::TracedError::BatchTooLarge(n) => format!("batch-too-large({n})"),
+        wit::TracedError::InvalidSpan(s) => {
+            format!("invalid-span({}, {})", s.index, problem(s.problem))
+        }
+        wit::TracedError::InvalidLimit(n) => format!("invalid-limit({n})"),
+        wit::TracedError::InvalidRange => "invalid-range".into(),
+        wit::TracedError::InvalidTraceId => "invalid-trace-id".into(),
+        wit::TracedError::NotFound => "not-found".into(),
+    }
+}
+
+pub fn problem(p: wit::SpanProblem) -> &'static str {
+    match p {
+        wit::SpanProblem::TraceId => "trace-id",
+        wit::SpanProblem::SpanId => "span-id",
+        wit::SpanProblem::ParentSpanId => "parent-span-id",
+        wit::SpanProblem::ServiceTooLong => "service-too-long",
+        wit::SpanProblem::OperationTooLong => "operation-too-long",
+        wit::SpanProblem::EndBeforeStart => "end-before-start",
+        wit::SpanProblem::TooManyTags => "too-many-tags",
+        wit::SpanProblem::TagValueTooLong => "tag-value-too-long",
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Summary {
+    pub trace_id: String,
+    pub root_service: String,
+    pub root_operation: String,
+    pub start_ns: i64,
+    pub span_count: u32,
+    pub duration_ms: f64,
+    pub error: bool,
+}
+
+impl From<&wit::TraceSummary> for Summary {
+    fn from(s: &wit::TraceSummary) -> Self {
+        Summary {
+            trace_id: s.trace_id.clone(),
+            root_service: s.root_service.clone(),
+            root_operation: s.root_operation.clone(),
+            start_ns: s.start_ns,
+            span_count: s.span_count,
+            duration_ms: s.duration_ms,
+            error: s.error,
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} spans, {} ms{})",
+            self.trace_id,
+            self.span_count,
+            self.duration_ms,
+            if self.error { ", error" } else { "" }
+        )
+    }
+}
+
+/// A call's answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Output {
+    Ingested(Result<(), String>),
+    Page(Result<(Vec<Summary>, u32), String>),
+    Trace(Result<Vec<Span>, String>),
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Ingested(Ok(())) => write!(f, "ok"),
+            Output::Page(Ok((traces, total))) => {
+                write!(f, "{} of {total}: [", traces.len())?;
+                for (i, t) in traces.iter().take(5).enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                if traces.len() > 5 {
+                    write!(f, ", ...")?;
+                }
+                write!(f, "]")
+            }
+            Output::Trace(Ok(spans)) => {
+                write!(f, "{} spans: [", spans.len())?;
+                for (i, s) in spans.iter().take(5).enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{}@{}", s.span_id, s.start_ns)?;
+                }
+                if spans.len() > 5 {
+                    write!(f, ", ...")?;
+                }
+                write!(f, "]")
+            }
+            Output::Ingested(Err(e)) | Output::Page(Err(e)) | Output::Trace(Err(e)) => {
+                write!(f, "error {e}")
+            }
+        }
+    }
+}
