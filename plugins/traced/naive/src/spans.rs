@@ -1,12 +1,14 @@
 //! The collector's logic, free of the bindings: every call takes the clock
 //! reading as an argument, so it also runs (and is tested) natively.
 //!
-//! Nothing clever: the stored spans are one `Vec` in arrival order, and
-//! every call walks all of it: to evict what left the window, to find each
-//! trace's root (its first parentless span in that order), to spot a
-//! duplicate span id, to count, and it sorts what it answers.
+//! Nothing clever: the stored spans are grouped per trace (a map keyed by
+//! the lowercase trace id, each trace's spans in arrival order, its root
+//! remembered), and every call walks every trace: to evict what left the
+//! window; a listing checks each trace's root and sorts the matches; a
+//! duplicate span id is found by scanning the trace's own spans; a get
+//! sorts the trace's spans. No time-ordered index.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// W: 30 minutes, in nanoseconds.
 pub const WINDOW_NS: i64 = 30 * 60 * 1_000_000_000;
@@ -61,10 +63,24 @@ pub struct Summary {
     pub error: bool,
 }
 
-/// Every stored span, in the order it was stored.
+/// A stored span, with its span id lowercased once, at ingest.
+struct Held {
+    span: Span,
+    span_id: String,
+}
+
+/// A trace's stored spans, in the order they were stored.
+#[derive(Default)]
+struct Trace {
+    /// Index in `spans` of the root: the first parentless span stored.
+    root: Option<usize>,
+    spans: Vec<Held>,
+}
+
+/// Every stored span, grouped by lowercase trace id.
 #[derive(Default)]
 pub struct Collector {
-    pub spans: Vec<Span>,
+    traces: BTreeMap<String, Trace>,
 }
 
 /// The canonical 8-4-4-4-12 form, hex digits of either case.
@@ -114,35 +130,22 @@ fn problem(span: &Span) -> Option<Problem> {
 }
 
 impl Collector {
-    /// Each trace's root (lowercase trace id -> index in `spans`): its
-    /// first parentless span in arrival order.
-    fn roots(&self) -> BTreeMap<String, usize> {
-        let mut roots = BTreeMap::new();
-        for (i, s) in self.spans.iter().enumerate() {
-            if s.parent_span_id.is_none() {
-                roots.entry(lower(&s.trace_id)).or_insert(i);
-            }
-        }
-        roots
+    /// How many spans are stored.
+    pub fn stored_spans(&self) -> usize {
+        self.traces.values().map(|t| t.spans.len()).sum()
     }
 
     /// Drops every trace whose root starts before `now - W`, and every
-    /// rootless span that does.
+    /// rootless span that does: one pass over every trace.
     fn evict(&mut self, now: i64) {
         let low = now.saturating_sub(WINDOW_NS);
-        let root_starts: BTreeMap<String, i64> = self
-            .roots()
-            .into_iter()
-            .map(|(trace, i)| (trace, self.spans[i].start_ns))
-            .collect();
-        self.spans
-            .retain(|s| match root_starts.get(&lower(&s.trace_id)) {
-                Some(&root_start) => root_start >= low,
-                None => s.start_ns >= low,
-            });
-        if self.spans.capacity() > 2 * self.spans.len() + 64 {
-            self.spans.shrink_to_fit();
-        }
+        self.traces.retain(|_, trace| match trace.root {
+            Some(i) => trace.spans[i].span.start_ns >= low,
+            None => {
+                trace.spans.retain(|h| h.span.start_ns >= low);
+                !trace.spans.is_empty()
+            }
+        });
     }
 
     pub fn ingest(&mut self, now_ms: u64, batch: Vec<Span>) -> Result<(), Refusal> {
@@ -159,18 +162,19 @@ impl Collector {
                 return Err(Refusal::InvalidSpan(i as u32, p));
             }
         }
-        let mut held: BTreeSet<(String, String)> = self
-            .spans
-            .iter()
-            .map(|s| (lower(&s.trace_id), lower(&s.span_id)))
-            .collect();
         for span in batch {
             if span.start_ns < now.saturating_sub(WINDOW_NS) {
                 continue;
             }
-            if held.insert((lower(&span.trace_id), lower(&span.span_id))) {
-                self.spans.push(span);
+            let trace = self.traces.entry(lower(&span.trace_id)).or_default();
+            let span_id = lower(&span.span_id);
+            if trace.spans.iter().any(|h| h.span_id == span_id) {
+                continue;
             }
+            if span.parent_span_id.is_none() && trace.root.is_none() {
+                trace.root = Some(trace.spans.len());
+            }
+            trace.spans.push(Held { span, span_id });
         }
         Ok(())
     }
@@ -191,38 +195,33 @@ impl Collector {
         if after_ns >= before_ns {
             return Err(Refusal::InvalidRange);
         }
-        // Every trace's span count and status, in one pass.
-        let mut families: BTreeMap<String, (u32, bool)> = BTreeMap::new();
-        for s in &self.spans {
-            let family = families.entry(lower(&s.trace_id)).or_default();
-            *family = (family.0 + 1, family.1 || s.error);
-        }
-        let mut found: Vec<(i64, String, Summary)> = Vec::new();
-        for (trace, i) in self.roots() {
-            let root = &self.spans[i];
+        // One pass over every trace, then a sort of the matches.
+        let mut found: Vec<(i64, &str, &Trace, &Span)> = Vec::new();
+        for (id, trace) in &self.traces {
+            let Some(i) = trace.root else { continue };
+            let root = &trace.spans[i].span;
             let start = root.start_ns;
             if start < after_ns || start >= before_ns || start > now {
                 continue;
             }
-            let (count, error) = families[&trace];
-            found.push((
-                start,
-                trace,
-                Summary {
-                    trace_id: root.trace_id.clone(),
-                    root_service: root.service.clone(),
-                    root_operation: root.operation.clone(),
-                    start_ns: start,
-                    span_count: count,
-                    duration_ms: (i128::from(root.end_ns) - i128::from(root.start_ns)) as f64 / 1e6,
-                    error,
-                },
-            ));
+            found.push((start, id, trace, root));
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         let total = found.len() as u32;
         found.truncate(limit as usize);
-        Ok((found.into_iter().map(|(_, _, s)| s).collect(), total))
+        let summaries = found
+            .into_iter()
+            .map(|(start, _, trace, root)| Summary {
+                trace_id: root.trace_id.clone(),
+                root_service: root.service.clone(),
+                root_operation: root.operation.clone(),
+                start_ns: start,
+                span_count: trace.spans.len() as u32,
+                duration_ms: (i128::from(root.end_ns) - i128::from(root.start_ns)) as f64 / 1e6,
+                error: trace.spans.iter().any(|h| h.span.error),
+            })
+            .collect();
+        Ok((summaries, total))
     }
 
     pub fn get_trace(&mut self, now_ms: u64, trace_id: &str) -> Result<Vec<Span>, Refusal> {
@@ -231,18 +230,12 @@ impl Collector {
         if !is_uuid(trace_id) {
             return Err(Refusal::InvalidTraceId);
         }
-        let trace = lower(trace_id);
-        match self.roots().get(&trace) {
-            Some(&i) if self.spans[i].start_ns <= now => {}
+        let trace = match self.traces.get(&lower(trace_id)) {
+            Some(t) if t.root.is_some_and(|i| t.spans[i].span.start_ns <= now) => t,
             _ => return Err(Refusal::NotFound),
-        }
-        let mut spans: Vec<Span> = self
-            .spans
-            .iter()
-            .filter(|s| lower(&s.trace_id) == trace)
-            .cloned()
-            .collect();
-        spans.sort_by_key(|s| (s.start_ns, lower(&s.span_id)));
-        Ok(spans)
+        };
+        let mut held: Vec<&Held> = trace.spans.iter().collect();
+        held.sort_by(|a, b| (a.span.start_ns, &a.span_id).cmp(&(b.span.start_ns, &b.span_id)));
+        Ok(held.into_iter().map(|h| h.span.clone()).collect())
     }
 }
