@@ -1,9 +1,9 @@
 //! A correct but naive trace collector, written from the WIT specification
 //! alone (it shares no code with the reference).
 //!
-//! Every stored span lives in one `Vec` in guest memory, in arrival order;
-//! every call walks all of it (evicting, finding roots, counting) and sorts
-//! what it answers. The logic is in [`spans`], free of the bindings, so it
+//! The stored spans live in guest memory grouped per trace (a `BTreeMap`
+//! keyed by lowercase trace id); every call walks every trace (evicting,
+//! listing) and sorts what it answers. The logic is in [`spans`], free of the bindings, so it
 //! also runs (and is unit-tested) natively.
 
 pub mod spans;
