@@ -1618,6 +1618,11 @@ mod tests {
             dependency_calls: None,
             waited_ms: None,
             vs_reference: median / 1.47e6,
+            unit: None,
+            units: None,
+            units_per_sec_median: None,
+            fuel_per_unit: None,
+            fuel_per_call_kind: [("check", 2_150), ("configure", 9_000)].into(),
         };
         let bench = BenchReport {
             format: 1,

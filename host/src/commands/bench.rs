@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,15 @@ pub struct BenchEntry {
     pub waited_ms: Option<u64>,
     /// Median throughput relative to the reference's.
     pub vs_reference: f64,
+    /// For tracks whose unit of work is not the call: the unit (`job`,
+    /// `span`), how many the scenario carries, the median units per second
+    /// and the fuel per unit.
+    pub unit: Option<&'static str>,
+    pub units: Option<u64>,
+    pub units_per_sec_median: Option<f64>,
+    pub fuel_per_unit: Option<u64>,
+    /// The mean fuel of each kind of call (deterministic), by operation.
+    pub fuel_per_call_kind: BTreeMap<&'static str, u64>,
 }
 
 impl BenchEntry {
@@ -109,6 +119,8 @@ struct Sample {
     fuel: u64,
     peak_memory: usize,
     dependency: Option<(u64, u64)>,
+    /// Fuel and calls by kind of call.
+    by_kind: BTreeMap<&'static str, (u64, u64)>,
 }
 
 impl BenchCommand {
@@ -231,7 +243,9 @@ impl BenchCommand {
             .zip(&samples)
             .zip(verdicts)
             .enumerate()
-            .map(|(i, ((plugin, samples), failed))| entry(plugin, i == 0, samples, failed))
+            .map(|(i, ((plugin, samples), failed))| {
+                entry(plugin, i == 0, samples, failed, K::work(workload))
+            })
             .collect();
         let reference_median = entries[0].ops_per_sec_median.max(f64::MIN_POSITIVE);
         for e in &mut entries {
@@ -281,13 +295,26 @@ fn failed_checks<K: TrackKind>(
 async fn measure<K: TrackKind>(plugin: &Plugin, scenario: &K::Scenario) -> Sample {
     let started = Instant::now();
     let run = K::run(&plugin.sandbox, scenario).await;
+    let wall = started.elapsed();
     let history = K::history(&run);
+    let plan = K::plan(scenario);
+    let mut by_kind: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
+    for entry in &history.entries {
+        if let (crate::sim::Event::Call { fuel, .. }, Some(crate::sim::Action::Call(op))) =
+            (&entry.event, plan.actions.get(entry.step))
+        {
+            let kind = by_kind.entry(K::call_kind(op)).or_default();
+            kind.0 += fuel;
+            kind.1 += 1;
+        }
+    }
     Sample {
-        wall: started.elapsed(),
+        wall,
         operations: history.calls(),
         fuel: history.total_fuel(),
         peak_memory: K::peak_memory(&run),
         dependency: K::dependency(&run).map(|d| (d.calls, d.waited_ms)),
+        by_kind,
     }
 }
 
@@ -296,6 +323,7 @@ fn entry(
     reference: bool,
     samples: &[Sample],
     failed: Vec<&'static str>,
+    work: Option<(&'static str, u64)>,
 ) -> BenchEntry {
     let mut rates: Vec<f64> = samples
         .iter()
@@ -309,6 +337,7 @@ fn entry(
         rates[middle]
     };
     let first = &samples[0];
+    let per_call = first.operations.max(1) as f64;
     BenchEntry {
         plugin: plugin.path.display().to_string(),
         sha256: plugin.sha256.clone(),
@@ -326,6 +355,15 @@ fn entry(
         dependency_calls: first.dependency.map(|d| d.0),
         waited_ms: first.dependency.map(|d| d.1),
         vs_reference: 1.0,
+        unit: work.map(|w| w.0),
+        units: work.map(|w| w.1),
+        units_per_sec_median: work.map(|w| median * w.1 as f64 / per_call),
+        fuel_per_unit: work.map(|w| first.fuel / w.1.max(1)),
+        fuel_per_call_kind: first
+            .by_kind
+            .iter()
+            .map(|(kind, (fuel, calls))| (*kind, fuel / (*calls).max(1)))
+            .collect(),
     }
 }
 
@@ -403,6 +441,21 @@ fn print_table(result: &BenchScenario) {
                 e.failed_checks.join(", ")
             );
         }
+    }
+    for e in &result.entries {
+        let mut detail = String::new();
+        if let (Some(unit), Some(rate_), Some(fuel)) =
+            (e.unit, e.units_per_sec_median, e.fuel_per_unit)
+        {
+            detail.push_str(&format!("{} {unit}s/s, {fuel} fuel/{unit}; ", rate(rate_)));
+        }
+        let kinds: Vec<String> = e
+            .fuel_per_call_kind
+            .iter()
+            .map(|(kind, fuel)| format!("{kind} {fuel}"))
+            .collect();
+        detail.push_str(&format!("fuel per call: {}", kinds.join(", ")));
+        anstream::println!("  {:<4} {:<44} {detail}", "", e.name());
     }
     anstream::println!(
         "  (fuel/op is deterministic: it ranks the same on every machine; an interpreted plugin's fuel counts its interpreter)"

@@ -604,6 +604,20 @@ impl super::kind::TrackKind for JobQueueKind {
 
     super::kind::common_items!();
 
+    fn call_kind(op: &Op) -> &'static str {
+        op.name()
+    }
+
+    fn work(scenario: &Scenario) -> Option<(&'static str, u64)> {
+        let jobs = scenario
+            .plan
+            .actions
+            .iter()
+            .filter(|a| matches!(a, crate::sim::Action::Call(Op::Enqueue(_))))
+            .count();
+        Some(("job", jobs as u64))
+    }
+
     fn run(sandbox: &Sandbox, scenario: &Scenario) -> impl Future<Output = Run> + Send {
         run(sandbox, scenario)
     }

@@ -62,6 +62,17 @@ pub trait TrackKind {
     fn dependency(_run: &Self::Run) -> Option<DependencyUse> {
         None
     }
+
+    /// The unit of work a scenario carries, when it is not the call (jobs
+    /// enqueued, spans ingested), and how many: bench reports throughput
+    /// and fuel per unit beside per call.
+    fn work(_scenario: &Self::Scenario) -> Option<(&'static str, u64)> {
+        None
+    }
+
+    /// The name of a call's operation (`check`, `lease`, `ingest`), for the
+    /// fuel each kind of call costs.
+    fn call_kind(op: &Self::Op) -> &'static str;
 }
 
 /// Evaluates `$body` with `$kind` the [`TrackKind`] of the track `$id`

@@ -484,6 +484,10 @@ impl TrackKind for PaymentsKind {
     type Run = Run;
     common_items!();
 
+    fn call_kind(op: &Op) -> &'static str {
+        op.name()
+    }
+
     fn run(sandbox: &Sandbox, scenario: &Scenario) -> impl Future<Output = Run> + Send {
         run(sandbox, scenario)
     }

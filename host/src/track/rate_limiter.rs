@@ -155,6 +155,13 @@ impl TrackKind for RateLimiterKind {
     type Run = Run;
     common_items!();
 
+    fn call_kind(op: &Op) -> &'static str {
+        match op {
+            Op::Configure { .. } => "configure",
+            Op::Check { .. } => "check",
+        }
+    }
+
     fn run(sandbox: &Sandbox, scenario: &Scenario) -> impl Future<Output = Run> + Send {
         run(sandbox, &scenario.plan, SeedTree::new(scenario.seed))
     }

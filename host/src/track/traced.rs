@@ -156,6 +156,27 @@ impl super::kind::TrackKind for TracedKind {
 
     super::kind::common_items!();
 
+    fn call_kind(op: &Op) -> &'static str {
+        match op {
+            Op::Ingest(_) => "ingest",
+            Op::ListTraces { .. } => "list-traces",
+            Op::GetTrace { .. } => "get-trace",
+        }
+    }
+
+    fn work(scenario: &Scenario) -> Option<(&'static str, u64)> {
+        let spans: usize = scenario
+            .plan
+            .actions
+            .iter()
+            .map(|a| match a {
+                crate::sim::Action::Call(Op::Ingest(spans)) => spans.len(),
+                _ => 0,
+            })
+            .sum();
+        Some(("span", spans as u64))
+    }
+
     fn run(sandbox: &Sandbox, scenario: &Scenario) -> impl Future<Output = Run> + Send {
         run(sandbox, scenario)
     }
