@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::sandbox::Abort;
+use crate::sim::{Action, Event, History, Plan};
 
 /// The outcome of one check on one scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -114,4 +115,35 @@ impl Verdict {
             Verdict::MemoryLimit => "MEMORY",
         }
     }
+}
+
+/// The name of the check every track has: the run finished without a trap,
+/// fuel or memory abort.
+pub const COMPLETES: &str = "completes";
+
+/// `completes` on a run: passes with the count of `unit`s served, or fails
+/// at the call that aborted, naming its operation.
+pub fn completes<Op: std::fmt::Display, Out>(
+    plan: &Plan<Op>,
+    history: &History<Out>,
+    unit: &str,
+) -> CheckResult {
+    let Some((call, abort)) = history.abort() else {
+        return CheckResult::pass(COMPLETES, format!("{} {unit}", history.calls()));
+    };
+    let op = history
+        .entries
+        .iter()
+        .find_map(|e| match (&e.event, plan.actions.get(e.step)) {
+            (Event::Call { call: c, .. }, Some(Action::Call(op))) if *c == call => {
+                Some(op.to_string())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| "instantiation".to_string());
+    CheckResult::fail(
+        COMPLETES,
+        Some(call),
+        format!("call {call} {op}: the plugin {abort}"),
+    )
 }

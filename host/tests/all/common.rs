@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use gauntlet::check::{Status, Verdict};
 use gauntlet::engine::{ComponentCache, new_engine};
 use gauntlet::plugin::{self, Plugin};
 use gauntlet::report::Silent;
-use gauntlet::runner::{RunReport, run_suite};
+use gauntlet::runner::{RunReport, ScenarioReport, run_suite};
 use gauntlet::sandbox::Limits;
 use gauntlet::toolchain;
 use gauntlet::track::Track;
@@ -107,4 +108,45 @@ pub fn test_component(wasm: &Path, scenario: Option<&str>) -> RunReport {
     let reference = plugin::load_reference(&cache, plugin.track, Limits::default()).unwrap();
     let sources = plugin.track.select_scenarios(scenario).unwrap();
     run_suite(&plugin, &reference, &sources, None, &mut Silent).unwrap()
+}
+
+/// The one scenario of a report run with `--scenario`.
+pub fn only(report: &RunReport) -> &ScenarioReport {
+    assert_eq!(report.scenarios.len(), 1);
+    &report.scenarios[0]
+}
+
+/// Runs one scenario against an example plugin and asserts that `check`
+/// fails at a named call; returns the failing check's message.
+pub fn caught_at_call(plugin: &str, scenario: &str, check: &str) -> String {
+    let report = test_component(&plugin_wasm(plugin), Some(scenario));
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail, "{scenario}: {:#?}", r.checks);
+    let failed = r
+        .failed_checks()
+        .find(|c| c.name == check)
+        .unwrap_or_else(|| {
+            panic!(
+                "{plugin} on {scenario}: {check} did not fail: {:#?}",
+                r.checks
+            )
+        });
+    assert!(failed.call.is_some(), "{check} names no call: {failed:?}");
+    failed.message.clone()
+}
+
+/// Runs every scenario against an example plugin and asserts that it
+/// passes them all, every check included.
+pub fn passes_everything(plugin: &str, at_least: usize) {
+    let report = test_component(&plugin_wasm(plugin), None);
+    assert!(report.scenarios.len() >= at_least);
+    for r in &report.scenarios {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);
+        assert!(
+            r.checks.iter().all(|c| c.status == Status::Pass),
+            "{}: {:#?}",
+            r.name,
+            r.checks
+        );
+    }
 }

@@ -3,14 +3,9 @@
 //! README.
 
 use gauntlet::check::{Status, Verdict};
-use gauntlet::runner::{RunReport, ScenarioReport};
+use gauntlet::runner::ScenarioReport;
 
-use crate::common::{plugin_wasm, test_component};
-
-fn only(report: &RunReport) -> &ScenarioReport {
-    assert_eq!(report.scenarios.len(), 1);
-    &report.scenarios[0]
-}
+use crate::common::{only, plugin_wasm, test_component};
 
 fn failed(r: &ScenarioReport) -> Vec<&'static str> {
     r.failed_checks().map(|c| c.name).collect()

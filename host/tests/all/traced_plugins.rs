@@ -2,48 +2,15 @@
 //! naive one passes everything; each buggy one is caught by the check named
 //! in its README, at a named call.
 
-use gauntlet::check::{Status, Verdict};
-use gauntlet::runner::{RunReport, ScenarioReport};
+use gauntlet::check::Verdict;
 
-use crate::common::{plugin_wasm, test_component};
-
-fn only(report: &RunReport) -> &ScenarioReport {
-    assert_eq!(report.scenarios.len(), 1);
-    &report.scenarios[0]
-}
-
-/// Runs one scenario and asserts that `check` fails at a named call;
-/// returns the failing check's message.
-fn caught(plugin: &str, scenario: &str, check: &str) -> String {
-    let report = test_component(&plugin_wasm(plugin), Some(scenario));
-    let r = only(&report);
-    assert_eq!(r.verdict, Verdict::Fail, "{scenario}: {:#?}", r.checks);
-    let failed = r
-        .failed_checks()
-        .find(|c| c.name == check)
-        .unwrap_or_else(|| {
-            panic!(
-                "{plugin} on {scenario}: {check} did not fail: {:#?}",
-                r.checks
-            )
-        });
-    assert!(failed.call.is_some(), "{check} names no call: {failed:?}");
-    failed.message.clone()
-}
+use crate::common::{
+    caught_at_call as caught, only, passes_everything, plugin_wasm, test_component,
+};
 
 #[test]
 fn naive_collector_passes_every_scenario() {
-    let report = test_component(&plugin_wasm("traced/naive"), None);
-    assert!(report.scenarios.len() >= 10);
-    for r in &report.scenarios {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);
-        assert!(
-            r.checks.iter().all(|c| c.status == Status::Pass),
-            "{}: {:#?}",
-            r.name,
-            r.checks
-        );
-    }
+    passes_everything("traced/naive", 10);
 }
 
 #[test]

@@ -30,7 +30,7 @@ use super::scenario::Scenario;
 use crate::check::CheckResult;
 use crate::sim::{Action, Plan};
 
-pub const COMPLETES: &str = "completes";
+pub const COMPLETES: &str = crate::check::COMPLETES;
 pub const EXPECTATIONS: &str = "expectations";
 pub const NO_JOB_LOST: &str = "no-job-lost";
 pub const NO_RUN_AFTER_COMPLETION: &str = "no-run-after-completion";
@@ -120,21 +120,7 @@ fn calls<'a>(plan: &'a Plan<Op>, run: &'a Run) -> Vec<Call<'a>> {
 }
 
 pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
-    match run.history.abort() {
-        None => CheckResult::pass(COMPLETES, format!("{} calls", run.history.calls())),
-        Some((call, abort)) => {
-            let op = plan
-                .calls()
-                .get(call)
-                .map(|(_, op)| op.to_string())
-                .unwrap_or_default();
-            CheckResult::fail(
-                COMPLETES,
-                Some(call),
-                format!("call {call} {op}: the plugin {abort}"),
-            )
-        }
-    }
+    crate::check::completes(plan, &run.history, "calls")
 }
 
 fn expectations(scenario: &Scenario, calls: &[Call]) -> CheckResult {

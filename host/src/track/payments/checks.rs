@@ -29,7 +29,7 @@ use super::scenario::Scenario;
 use crate::check::CheckResult;
 use crate::sim::{Action, Plan};
 
-pub const COMPLETES: &str = "completes";
+pub const COMPLETES: &str = crate::check::COMPLETES;
 pub const EXPECTATIONS: &str = "expectations";
 pub const ONE_HOLD: &str = "one-hold-per-payment";
 pub const IDEMPOTENT_REPLAY: &str = "idempotent-replay";
@@ -78,21 +78,7 @@ impl<'a> Answers<'a> {
 }
 
 pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
-    match run.history.abort() {
-        None => CheckResult::pass(COMPLETES, format!("{} requests", run.history.calls())),
-        Some((call, abort)) => {
-            let op = plan
-                .calls()
-                .get(call)
-                .map(|(_, op)| op.to_string())
-                .unwrap_or_default();
-            CheckResult::fail(
-                COMPLETES,
-                Some(call),
-                format!("call {call} {op}: the plugin {abort}"),
-            )
-        }
-    }
+    crate::check::completes(plan, &run.history, "requests")
 }
 
 pub fn expectations(scenario: &Scenario, answers: &Answers) -> CheckResult {

@@ -21,7 +21,7 @@ use crate::check::CheckResult;
 use crate::sandbox::{Abort, FuelPool, Sandbox, VirtualClock};
 use crate::sim::{Action, Driver, History, Plan, SeedTree};
 
-pub const COMPLETES: &str = "completes";
+pub const COMPLETES: &str = crate::check::COMPLETES;
 pub const EXPECTATIONS: &str = "expectations";
 pub const NEVER_OVER_LIMIT: &str = "never-over-limit";
 pub const HONEST_RETRY_AFTER: &str = "honest-retry-after";
@@ -110,21 +110,7 @@ fn decision_of<'a>(view: &View<'a>) -> Option<(&'a Arc<str>, u64, &'a Decision)>
 }
 
 pub fn completes(plan: &Plan<Op>, history: &History<Output>) -> CheckResult {
-    match history.abort() {
-        None => CheckResult::pass(COMPLETES, format!("{} calls", history.calls())),
-        Some((call, abort)) => {
-            let op = plan
-                .calls()
-                .get(call)
-                .map(|(_, op)| op.to_string())
-                .unwrap_or_else(|| "instantiation".to_string());
-            CheckResult::fail(
-                COMPLETES,
-                Some(call),
-                format!("call {call} {op}: the plugin {abort}"),
-            )
-        }
-    }
+    crate::check::completes(plan, history, "calls")
 }
 
 pub fn expectations(scenario: &Scenario, views: &[View]) -> CheckResult {

@@ -26,7 +26,7 @@ use super::scenario::Scenario;
 use crate::check::CheckResult;
 use crate::sim::{Action, Plan};
 
-pub const COMPLETES: &str = "completes";
+pub const COMPLETES: &str = crate::check::COMPLETES;
 pub const EXPECTATIONS: &str = "expectations";
 pub const VALIDATION_EXACT: &str = "validation-exact";
 pub const WINDOW_RESPECTED: &str = "window-respected";
@@ -94,21 +94,7 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
 }
 
 fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
-    match run.history.abort() {
-        None => CheckResult::pass(COMPLETES, format!("{} calls", run.history.calls())),
-        Some((call, abort)) => {
-            let op = plan
-                .calls()
-                .get(call)
-                .map(|(_, op)| op.to_string())
-                .unwrap_or_default();
-            CheckResult::fail(
-                COMPLETES,
-                Some(call),
-                format!("call {call} {op}: the plugin {abort}"),
-            )
-        }
-    }
+    crate::check::completes(plan, &run.history, "calls")
 }
 
 /// The canonical 8-4-4-4-12 hexadecimal form, either case.
