@@ -93,7 +93,12 @@ impl std::fmt::Display for Op {
             Op::Ingest(spans) => {
                 let traces: std::collections::BTreeSet<&str> =
                     spans.iter().map(|s| &*s.trace_id).collect();
-                write!(f, "ingest {} spans of {} traces", spans.len(), traces.len())
+                write!(
+                    f,
+                    "ingest {} of {}",
+                    crate::report::count(spans.len(), "span"),
+                    crate::report::count(traces.len(), "trace")
+                )
             }
             Op::ListTraces {
                 after_ns,
@@ -106,7 +111,7 @@ impl std::fmt::Display for Op {
                     None => Ok(()),
                 }
             }
-            Op::GetTrace { trace_id } => write!(f, "get-trace {trace_id}"),
+            Op::GetTrace { trace_id } => write!(f, "get-trace {}", short(trace_id)),
         }
     }
 }
@@ -166,13 +171,22 @@ impl From<&wit::TraceSummary> for Summary {
     }
 }
 
+/// The first 8 characters of an id and an ellipsis: enough to tell ids
+/// apart in a listing (the JSON report has them whole).
+pub fn short(id: &str) -> String {
+    match id.char_indices().nth(8) {
+        Some((end, _)) => format!("{}…", &id[..end]),
+        None => id.to_string(),
+    }
+}
+
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} ({} spans, {} ms{})",
-            self.trace_id,
-            self.span_count,
+            "{} ({}, {} ms{})",
+            short(&self.trace_id),
+            crate::report::count(self.span_count as usize, "span"),
             self.duration_ms,
             if self.error { ", error" } else { "" }
         )
@@ -206,12 +220,12 @@ impl std::fmt::Display for Output {
                 write!(f, "]")
             }
             Output::Trace(Ok(spans)) => {
-                write!(f, "{} spans: [", spans.len())?;
+                write!(f, "{}: [", crate::report::count(spans.len(), "span"))?;
                 for (i, s) in spans.iter().take(5).enumerate() {
                     if i > 0 {
                         write!(f, ", ")?;
                     }
-                    write!(f, "{}@{}", s.span_id, s.start_ns)?;
+                    write!(f, "{}@{}", short(&s.span_id), s.start_ns)?;
                 }
                 if spans.len() > 5 {
                     write!(f, ", ...")?;

@@ -172,7 +172,15 @@ impl Expect {
                 let want: Vec<String> = labels.iter().map(|l| uuid_of(l)).collect();
                 let got: Vec<&str> = traces.iter().map(|t| t.trace_id.as_str()).collect();
                 if got != want.iter().map(String::as_str).collect::<Vec<_>>() {
-                    return Some(format!("expected traces {labels:?}, got {output}"));
+                    let named: Vec<String> = labels
+                        .iter()
+                        .zip(&want)
+                        .map(|(label, id)| format!("{label} = {}", super::model::short(id)))
+                        .collect();
+                    return Some(format!(
+                        "expected traces [{}], got {output}",
+                        named.join(", ")
+                    ));
                 }
             }
             if let Some(counts) = &self.counts {
