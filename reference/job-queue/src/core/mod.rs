@@ -15,7 +15,7 @@
 //! | key | value |
 //! |---|---|
 //! | `counters` | [`Counters`]: the last job sequence number and the last lease number (absent: both 0) |
-//! | `job/{seq:020}` | [`JobRecord`]: the spec (kind, payload, priority, max attempts, backoff, dedup key), the runs started since the enqueue or the last requeue, and the [`StoredState`] (a lease's worker, token and `expires-ms`; a retry's instant; a dead job's reason and time of death) |
+//! | `job/{seq:020}` | [`JobRecord`]: the spec (kind, payload, priority, max attempts, backoff, dedup key), the runs started since the enqueue or the last requeue, and the [`StoredState`] (a lease's worker, token and `expires-ms`; a retry's instant; a dead job's reason and time of death), as a JSON array without field names: `[seq,kind,payload,priority,max-attempts,base-ms,cap-ms,dedup-key,attempts,state]` |
 //!
 //! Job ids are `job-{seq}` and lease tokens `lease-{n}`, numbered from 1 by
 //! the counters, which are saved in the same transaction as the job or the

@@ -195,10 +195,8 @@ impl Index {
         if let Some(key) = &record.dedup_key {
             self.dedup.entry(key.clone()).or_insert(seq);
         }
-        let state = record.state.clone();
-        let priority = record.priority;
+        self.place::<R>(seq, record.priority, &record.state);
         self.jobs.insert(seq, record);
-        self.place::<R>(seq, priority, &state);
     }
 
     fn place<R: Rules>(&mut self, seq: u64, priority: u8, state: &StoredState) {

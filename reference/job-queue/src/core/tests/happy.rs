@@ -1,7 +1,7 @@
 //! One job through its life, and what the queue hands out.
 
 use super::harness::*;
-use crate::core::{JobState, JobStatus};
+use crate::core::{Backoff, DeadReason, JobRecord, JobState, JobStatus, StoredState};
 
 #[test]
 fn enqueue_lease_complete() {
@@ -118,6 +118,50 @@ fn the_store_holds_one_record_per_job_and_the_counters() {
         env.store.snapshot()["counters"],
         br#"{"last-job":1,"last-lease":1}"#
     );
+    assert_eq!(
+        String::from_utf8(env.store.snapshot()["job/00000000000000000001"].clone()).unwrap(),
+        format!(
+            r#"[1,"email","a",0,3,1000,60000,"k",1,{{"leased":["w1","lease-1",{}]}}]"#,
+            T0 + 100
+        )
+    );
+}
+
+#[test]
+fn a_record_reads_back_as_it_was_written_in_every_state() {
+    let record = |state| JobRecord {
+        seq: 7,
+        kind: "email \"quoted\"".into(),
+        payload: "j7\n".into(),
+        priority: 255,
+        max_attempts: u32::MAX,
+        backoff: Backoff {
+            base_ms: 500,
+            cap_ms: u64::MAX,
+        },
+        dedup_key: None,
+        attempts: 2,
+        state,
+    };
+    for state in [
+        StoredState::Queued { run_at: 5 },
+        StoredState::Leased {
+            worker: "w1".into(),
+            token: "lease-9".into(),
+            expires_ms: u64::MAX,
+        },
+        StoredState::Succeeded,
+        StoredState::Retrying { run_at: 6 },
+        StoredState::Dead {
+            reason: DeadReason::PermanentFailure,
+            died_at: 7,
+        },
+    ] {
+        let written = record(state);
+        let json = serde_json::to_vec(&written).unwrap();
+        let read: JobRecord = serde_json::from_slice(&json).unwrap();
+        assert_eq!(read, written, "{}", String::from_utf8_lossy(&json));
+    }
 }
 
 #[test]
