@@ -123,6 +123,21 @@ pub trait HasCommon {
     fn common(&self) -> Common;
 }
 
+/// A probability from a scenario file in parts per million, as seeded
+/// rules draw against it.
+pub fn ppm(probability: f64) -> u32 {
+    (probability * 1_000_000.0).round() as u32
+}
+
+/// A share (0 to 1) from a scenario file, or why it is not one.
+pub fn share(value: f64, name: &str) -> std::result::Result<f64, String> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{name} must be 0 to 1"))
+    }
+}
+
 /// `min`..=`max`, uniform.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -237,6 +237,23 @@ impl<Out: Serialize> History<Out> {
 }
 
 impl<Out> History<Out> {
+    /// The history of a run whose component trapped while starting: the
+    /// abort is the first call's outcome, so that the verdict and the diff
+    /// show it.
+    pub fn aborted_at_start(start_ms: u64, abort: Abort) -> Self {
+        History {
+            entries: vec![Entry {
+                step: 0,
+                time_ms: start_ms,
+                event: Event::Call {
+                    call: 0,
+                    fuel: 0,
+                    outcome: Outcome::Aborted(abort),
+                },
+            }],
+        }
+    }
+
     /// The calls that returned: their entry (step and clock reading at the
     /// call) with the call index and output.
     pub fn returned(&self) -> impl Iterator<Item = (&Entry<Out>, usize, &Out)> {

@@ -183,6 +183,24 @@ pub enum WriteTrigger {
     Seeded { ppm: u32 },
 }
 
+impl WriteTrigger {
+    /// What a scenario's store fault says: `nth` (from 1) or `probability`
+    /// (0 to 1), one of them; `None` if that is not what it says.
+    pub fn from_spec(nth: Option<u64>, probability: Option<f64>) -> Option<Self> {
+        match (nth, probability) {
+            (Some(n), None) if n >= 1 => Some(WriteTrigger::Nth(n)),
+            (None, Some(p)) if (0.0..=1.0).contains(&p) => Some(WriteTrigger::Seeded {
+                ppm: crate::scenario::ppm(p),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// How a scenario must write a store fault, for its error message.
+pub const STORE_FAULT_USAGE: &str =
+    "a store fault takes `nth` (the Nth store write of the run, from 1) or `probability` (0 to 1)";
+
 /// The store faults of a run, and the writes counted so far.
 #[derive(Clone, Debug)]
 pub struct StoreFaults {

@@ -112,20 +112,8 @@ pub async fn run(sandbox: &Sandbox, plan: &Plan<Op>, seeds: SeedTree) -> Run {
     let driver = match LimiterDriver::new(sandbox, &seeds, &clock, &fuel).await {
         Ok(driver) => driver,
         Err(abort) => {
-            // The component trapped while starting: record it as the first
-            // call's outcome, so that the verdict and the diff show it.
-            let mut history = History::default();
-            history.entries.push(crate::sim::Entry {
-                step: 0,
-                time_ms: plan.start_ms,
-                event: crate::sim::Event::Call {
-                    call: 0,
-                    fuel: 0,
-                    outcome: crate::sim::Outcome::Aborted(abort),
-                },
-            });
             return Run {
-                history,
+                history: History::aborted_at_start(plan.start_ms, abort),
                 peak_memory: 0,
                 output: String::new(),
                 dropped_output: 0,

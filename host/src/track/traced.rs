@@ -117,19 +117,8 @@ pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
     let driver = match CollectorDriver::new(sandbox, &seeds, &clock, &fuel).await {
         Ok(driver) => driver,
         Err(abort) => {
-            // The component trapped while starting: the first call's outcome.
-            let mut history = History::default();
-            history.entries.push(crate::sim::Entry {
-                step: 0,
-                time_ms: plan.start_ms,
-                event: crate::sim::Event::Call {
-                    call: 0,
-                    fuel: 0,
-                    outcome: crate::sim::Outcome::Aborted(abort),
-                },
-            });
             return Run {
-                history,
+                history: History::aborted_at_start(plan.start_ms, abort),
                 peak_memory: 0,
                 output: String::new(),
             };

@@ -49,7 +49,10 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
         model.apply(call);
     }
     let lost = model.lost(run);
-    let mut results = vec![completes(plan, run), expectations(scenario, &calls)];
+    let mut results = vec![
+        crate::check::completes(plan, &run.history, "calls"),
+        expectations(scenario, &calls),
+    ];
     results.push(match lost.first() {
         Some((job, why)) => {
             CheckResult::fail(NO_JOB_LOST, model.last_seen.get(job).copied(), why.clone())
@@ -117,10 +120,6 @@ fn calls<'a>(plan: &'a Plan<Op>, run: &'a Run) -> Vec<Call<'a>> {
             _ => None,
         })
         .collect()
-}
-
-pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
-    crate::check::completes(plan, &run.history, "calls")
 }
 
 fn expectations(scenario: &Scenario, calls: &[Call]) -> CheckResult {

@@ -11,7 +11,7 @@ use super::model::{Answer, JobSpec, Op, QueueError, Schedule, State};
 use crate::error::Result;
 use crate::scenario::{Common, DEFAULT_START_MS, HasCommon, Range, Source};
 use crate::sim::{Action, Plan, SeedTree};
-use crate::store::{StoreFault, WriteTrigger};
+use crate::store::{STORE_FAULT_USAGE, StoreFault, WriteTrigger};
 
 const MAX_JOBS: u64 = 100_000;
 const MAX_WORKERS: u64 = 1_000;
@@ -351,18 +351,8 @@ impl Scenario {
         let mut store_faults = Vec::new();
         for fault in &spec.faults {
             let f = fault.get_ref();
-            let trigger = match (f.nth, f.probability) {
-                (Some(n), None) if n >= 1 => WriteTrigger::Nth(n),
-                (None, Some(p)) if (0.0..=1.0).contains(&p) => WriteTrigger::Seeded {
-                    ppm: (p * 1_000_000.0).round() as u32,
-                },
-                _ => {
-                    return Err(source.error_at_span(
-                        fault.span(),
-                        "a store fault takes `nth` (the Nth store write of the run, from 1) or `probability` (0 to 1)".into(),
-                    ));
-                }
-            };
+            let trigger = WriteTrigger::from_spec(f.nth, f.probability)
+                .ok_or_else(|| source.error_at_span(fault.span(), STORE_FAULT_USAGE.into()))?;
             let FaultKind::CrashBeforeStoreWrite = f.fault;
             store_faults.push((trigger, StoreFault::CrashBeforeWrite));
         }
@@ -536,14 +526,8 @@ fn generate_workload(
     if spec.workers == 0 || spec.workers > MAX_WORKERS {
         return Err(err(format!("workers must be 1..={MAX_WORKERS}")));
     }
-    let share = |p: Option<f64>, name: &str| -> Result<f64> {
-        let p = p.unwrap_or(0.0);
-        if (0.0..=1.0).contains(&p) {
-            Ok(p)
-        } else {
-            Err(err(format!("{name} must be 0 to 1")))
-        }
-    };
+    let share =
+        |p: Option<f64>, name: &str| crate::scenario::share(p.unwrap_or(0.0), name).map_err(err);
     let failures = share(Some(spec.worker_failures), "worker-failures")?;
     let delayed = share(spec.delayed, "delayed")?;
     let poison = share(spec.poison, "poison")?;
@@ -557,9 +541,9 @@ fn generate_workload(
     }
     let priorities = spec.priorities.unwrap_or(4).max(1);
     let drain_ms = spec.drain_ms.unwrap_or(120_000);
-    let ppm = |share: f64| (failures * share * 1_000_000.0).round() as u32;
+    let ppm = |share: f64| crate::scenario::ppm(failures * share);
     let fates = Fates {
-        poison_ppm: (poison * 1_000_000.0).round() as u32,
+        poison_ppm: crate::scenario::ppm(poison),
         die_ppm: ppm(0.2),
         fail_retryable_ppm: ppm(0.5),
         fail_permanent_ppm: ppm(0.1),

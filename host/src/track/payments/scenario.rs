@@ -13,7 +13,7 @@ use super::model::{CardDetails, Op};
 use crate::error::Result;
 use crate::scenario::{Common, DEFAULT_START_MS, HasCommon, Range, Source};
 use crate::sim::{Action, Plan, SeedTree};
-use crate::store::{StoreFault, WriteTrigger};
+use crate::store::{STORE_FAULT_USAGE, StoreFault, WriteTrigger};
 
 const MAX_OPERATIONS: u64 = 1_000_000;
 
@@ -272,19 +272,10 @@ impl Scenario {
             let f = fault.get_ref();
             let err = |m: String| source.error_at_span(fault.span(), m);
             if let Err(store_fault) = f.fault.target() {
-                let trigger = match (f.operation, f.nth, f.probability, &f.operations) {
-                    (None, Some(n), None, None) if n >= 1 => WriteTrigger::Nth(n),
-                    (None, None, Some(p), None) if (0.0..=1.0).contains(&p) => {
-                        WriteTrigger::Seeded {
-                            ppm: (p * 1_000_000.0).round() as u32,
-                        }
-                    }
-                    _ => {
-                        return Err(err(
-                            "a store fault takes `nth` (the Nth store write of the run, from 1) or `probability` (0 to 1)".into(),
-                        ));
-                    }
-                };
+                let trigger = (f.operation.is_none() && f.operations.is_none())
+                    .then(|| WriteTrigger::from_spec(f.nth, f.probability))
+                    .flatten()
+                    .ok_or_else(|| err(STORE_FAULT_USAGE.into()))?;
                 store_faults.push((trigger, store_fault));
                 continue;
             }
@@ -295,7 +286,7 @@ impl Scenario {
                 },
                 (None, None, Some(p), ops) if (0.0..=1.0).contains(&p) => Trigger::Seeded {
                     operations: ops.iter().flatten().map(|o| Operation::from(*o)).collect(),
-                    ppm: (p * 1_000_000.0).round() as u32,
+                    ppm: crate::scenario::ppm(p),
                 },
                 _ => {
                     return Err(err(

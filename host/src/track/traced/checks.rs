@@ -24,7 +24,7 @@ use super::Run;
 use super::model::{Op, Output, Span, Summary, WINDOW_NS};
 use super::scenario::Scenario;
 use crate::check::CheckResult;
-use crate::sim::{Action, Plan};
+use crate::sim::Action;
 
 pub const COMPLETES: &str = crate::check::COMPLETES;
 pub const EXPECTATIONS: &str = "expectations";
@@ -67,7 +67,7 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
         }
     }
     let mut results = vec![
-        completes(plan, run),
+        crate::check::completes(plan, &run.history, "calls"),
         expectations.1.unwrap_or_else(|| {
             CheckResult::pass(
                 EXPECTATIONS,
@@ -91,10 +91,6 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
         });
     }
     results
-}
-
-fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
-    crate::check::completes(plan, &run.history, "calls")
 }
 
 /// The canonical 8-4-4-4-12 hexadecimal form, either case.

@@ -202,36 +202,32 @@ pub enum Output {
     Trace(Result<Vec<Span>, String>),
 }
 
+/// The first few of `items`, comma-separated in brackets, `...` for the
+/// rest.
+fn first_few<T>(items: &[T], show: impl Fn(&T) -> String) -> String {
+    let mut shown: Vec<String> = items.iter().take(5).map(show).collect();
+    if items.len() > 5 {
+        shown.push("...".into());
+    }
+    format!("[{}]", shown.join(", "))
+}
+
 impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Output::Ingested(Ok(())) => write!(f, "ok"),
-            Output::Page(Ok((traces, total))) => {
-                write!(f, "{} of {total}: [", traces.len())?;
-                for (i, t) in traces.iter().take(5).enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "{t}")?;
-                }
-                if traces.len() > 5 {
-                    write!(f, ", ...")?;
-                }
-                write!(f, "]")
-            }
-            Output::Trace(Ok(spans)) => {
-                write!(f, "{}: [", crate::report::count(spans.len(), "span"))?;
-                for (i, s) in spans.iter().take(5).enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "{}@{}", short(&s.span_id), s.start_ns)?;
-                }
-                if spans.len() > 5 {
-                    write!(f, ", ...")?;
-                }
-                write!(f, "]")
-            }
+            Output::Page(Ok((traces, total))) => write!(
+                f,
+                "{} of {total}: {}",
+                traces.len(),
+                first_few(traces, ToString::to_string)
+            ),
+            Output::Trace(Ok(spans)) => write!(
+                f,
+                "{}: {}",
+                crate::report::count(spans.len(), "span"),
+                first_few(spans, |s| format!("{}@{}", short(&s.span_id), s.start_ns))
+            ),
             Output::Ingested(Err(e)) | Output::Page(Err(e)) | Output::Trace(Err(e)) => {
                 write!(f, "error {e}")
             }

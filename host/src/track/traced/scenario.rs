@@ -50,7 +50,7 @@ impl HasCommon for Spec {
 
 /// A scripted span. Traces and spans are named by label; the host gives
 /// each label a UUID. Times are relative to the virtual time of the step.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct SpanSpec {
     trace: String,
@@ -295,20 +295,7 @@ impl Scenario {
                             &SpanSpec {
                                 trace: format!("filler-{i}"),
                                 span: "root".into(),
-                                parent: None,
-                                trace_id: None,
-                                span_id: None,
-                                parent_id: None,
-                                service: None,
-                                operation: None,
-                                service_chars: None,
-                                operation_chars: None,
-                                start_ms: 0,
-                                start_ns: 0,
-                                duration_ms: None,
-                                error: false,
-                                tags: 0,
-                                tag_value_chars: None,
+                                ..SpanSpec::default()
                             },
                             now_ns,
                         )
@@ -439,13 +426,8 @@ fn emit(
     if spec.traces_per_sec == 0 || spec.traces_per_sec > 100_000 {
         return Err(err("traces-per-sec must be 1..=100000".into()));
     }
-    let share = |p: Option<f64>, default: f64, name: &str| -> Result<f64> {
-        let p = p.unwrap_or(default);
-        if (0.0..=1.0).contains(&p) {
-            Ok(p)
-        } else {
-            Err(err(format!("{name} must be 0 to 1")))
-        }
+    let share = |p: Option<f64>, default: f64, name: &str| {
+        crate::scenario::share(p.unwrap_or(default), name).map_err(err)
     };
     let out_of_order = share(spec.out_of_order, 0.3, "out-of-order")?;
     let errors = share(spec.errors, 0.05, "errors")?;
