@@ -19,9 +19,19 @@ const REFERENCES: &[(&str, &str)] = &[
         "GAUNTLET_REFERENCE_JOB_QUEUE",
     ),
     ("gauntlet-reference-traced", "GAUNTLET_REFERENCE_TRACED"),
+    (
+        "gauntlet-reference-tweet-audit",
+        "GAUNTLET_REFERENCE_TWEET_AUDIT",
+    ),
 ];
 
-const TRACKS: &[&str] = &["rate-limiter", "payment-gateway", "job-queue", "traced"];
+const TRACKS: &[&str] = &[
+    "rate-limiter",
+    "payment-gateway",
+    "job-queue",
+    "traced",
+    "tweet-audit",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());

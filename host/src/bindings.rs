@@ -84,3 +84,20 @@ pub mod traced {
     });
     pub use exports::gauntlet::traced::collector;
 }
+
+/// `gauntlet:tweet-audit/plugin`.
+pub mod tweet_audit {
+    wasmtime::component::bindgen!({
+        path: ["../wit/harness", "../wit/tweet-audit"],
+        world: "gauntlet:tweet-audit/plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "gauntlet:harness/clock@0.1.0": super::harness::clock,
+            "gauntlet:harness/log@0.1.0": super::harness::log,
+            "gauntlet:harness/store@0.1.0": super::harness::store,
+        },
+    });
+    pub use exports::gauntlet::tweet_audit::pipeline;
+    pub use gauntlet::tweet_audit::{model, output};
+}

@@ -408,6 +408,10 @@ pub struct Dependencies {
     pub bank: Option<Arc<Mutex<crate::track::payments::dependency::BankSim>>>,
     /// Crashes to inject at writes to the durable store.
     pub store_faults: Option<Arc<Mutex<StoreFaults>>>,
+    /// The tweet-audit track's model.
+    pub model: Option<Arc<Mutex<crate::track::tweet_audit::mock::ModelSim>>>,
+    /// The tweet-audit track's output file.
+    pub output: Option<Arc<Mutex<crate::track::tweet_audit::mock::OutputFile>>>,
 }
 
 /// The error an import returns to crash the plugin at that boundary: the
@@ -491,6 +495,14 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     harness::log::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     harness::store::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     crate::bindings::payments::bank::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        &mut linker,
+        |s| s,
+    )?;
+    crate::bindings::tweet_audit::model::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        &mut linker,
+        |s| s,
+    )?;
+    crate::bindings::tweet_audit::output::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
         &mut linker,
         |s| s,
     )?;

@@ -7,6 +7,7 @@ pub mod kind;
 pub mod payments;
 pub mod rate_limiter;
 pub mod traced;
+pub mod tweet_audit;
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -25,6 +26,7 @@ pub enum TrackId {
     Payments,
     JobQueue,
     Traced,
+    TweetAudit,
 }
 
 /// What the host knows about a track.
@@ -80,6 +82,15 @@ pub static TRACKS: &[Track] = &[
         wit: traced::WIT,
         reference: traced::REFERENCE,
         scenarios: embedded::TRACED,
+    },
+    Track {
+        id: TrackId::TweetAudit,
+        name: tweet_audit::NAME,
+        world: tweet_audit::WORLD,
+        export: tweet_audit::EXPORT,
+        wit: tweet_audit::WIT,
+        reference: tweet_audit::REFERENCE,
+        scenarios: embedded::TWEET_AUDIT,
     },
 ];
 

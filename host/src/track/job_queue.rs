@@ -176,6 +176,7 @@ impl<'s> QueueDriver<'s> {
         store.data_mut().set_dependencies(Dependencies {
             bank: None,
             store_faults: Some(self.store_faults.clone()),
+            ..Dependencies::default()
         });
         let pre = PluginPre::new(self.sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
             trap: crate::engine::first_line(&e),

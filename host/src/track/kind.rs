@@ -87,6 +87,7 @@ macro_rules! with_track {
             $crate::track::TrackId::Payments => { type $kind = $crate::track::payments::PaymentsKind; $body }
             $crate::track::TrackId::JobQueue => { type $kind = $crate::track::job_queue::JobQueueKind; $body }
             $crate::track::TrackId::Traced => { type $kind = $crate::track::traced::TracedKind; $body }
+            $crate::track::TrackId::TweetAudit => { type $kind = $crate::track::tweet_audit::TweetAuditKind; $body }
         }
     };
 }

@@ -123,6 +123,7 @@ impl<'s> GatewayDriver<'s> {
         store.data_mut().set_dependencies(Dependencies {
             bank: Some(self.bank.clone()),
             store_faults: Some(self.store_faults.clone()),
+            ..Dependencies::default()
         });
         let pre = PluginPre::new(self.sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
             trap: crate::engine::first_line(&e),

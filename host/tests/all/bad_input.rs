@@ -137,7 +137,7 @@ fn an_unknown_scenario_name_is_refused() {
 fn an_unknown_track_is_refused_with_the_known_ones() {
     refuses(
         &["wit", "rate-limitter"],
-        "unknown track `rate-limitter` (known: rate-limiter, payment-gateway, job-queue, traced)",
+        "unknown track `rate-limitter` (known: rate-limiter, payment-gateway, job-queue, traced, tweet-audit)",
     );
 }
 

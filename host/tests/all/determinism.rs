@@ -153,3 +153,31 @@ fn every_traced_scenario_replays_byte_for_byte() {
         assert!(a == b, "scenario {} replayed differently", scenario.name);
     }
 }
+
+#[test]
+fn every_tweet_audit_scenario_replays_byte_for_byte() {
+    use gauntlet::track::tweet_audit;
+    let track = Track::named("tweet-audit").unwrap();
+    let reference = reference("tweet-audit");
+    let rt = runtime();
+    for source in track.scenarios() {
+        if source.name == "large-archive" {
+            // The same code path as the others, at 50 times the size.
+            continue;
+        }
+        let scenario = tweet_audit::scenario::Scenario::load(&source, None).unwrap();
+        let again = tweet_audit::scenario::Scenario::load(&source, None).unwrap();
+        assert_eq!(scenario.plan, again.plan, "{}", scenario.name);
+        assert_eq!(scenario.files, again.files, "{}", scenario.name);
+        let first = rt.block_on(tweet_audit::run(&reference.sandbox, &scenario));
+        let second = rt.block_on(tweet_audit::run(&reference.sandbox, &scenario));
+        assert!(!first.history.to_json_lines().is_empty());
+        assert!(
+            first.history.to_json_lines() == second.history.to_json_lines(),
+            "scenario {} replayed differently",
+            scenario.name
+        );
+        assert_eq!(first.model.calls, second.model.calls, "{}", scenario.name);
+        assert_eq!(first.file.lines, second.file.lines, "{}", scenario.name);
+    }
+}

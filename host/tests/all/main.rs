@@ -11,3 +11,4 @@ mod plugins;
 mod sandbox;
 mod scenarios;
 mod traced_plugins;
+mod tweet_audit_plugins;

@@ -98,3 +98,34 @@ fn traced_scenarios_cover_the_brief() {
         assert!(names.iter().any(|n| n == required), "missing {required}");
     }
 }
+
+#[test]
+fn tweet_audit_scenarios_cover_the_brief() {
+    let names: Vec<String> = Track::named("tweet-audit")
+        .unwrap()
+        .scenarios()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    for required in [
+        "legacy-archive",
+        "multi-part-archive",
+        "tricky-text",
+        "csv-escaping",
+        "storm-429",
+        "tight-quota",
+        "transient-errors",
+        "malformed-output",
+        "bad-key",
+        "key-revoked",
+        "not-an-archive-part",
+        "truncated-archive",
+        "crash-every-3rd-call",
+        "crash-at-store-writes",
+        "crash-after-appends",
+        "rerun",
+        "large-archive",
+    ] {
+        assert!(names.iter().any(|n| n == required), "missing {required}");
+    }
+}

@@ -1,0 +1,85 @@
+//! Every example tweet-audit pipeline gets the verdict it was written to
+//! get: the naive one passes everything; each buggy one is caught by the
+//! check named in its README, and the message names what went wrong.
+
+use gauntlet::check::Status;
+
+use crate::common::{only, passes_everything, plugin_wasm, test_component};
+
+#[test]
+fn naive_pipeline_passes_every_scenario() {
+    passes_everything("tweet-audit/naive", 18);
+}
+
+/// Runs one scenario against a buggy pipeline and returns the message of
+/// `check`, which must have failed.
+fn caught(plugin: &str, scenario: &str, check: &str) -> String {
+    let report = test_component(&plugin_wasm(plugin), Some(scenario));
+    let r = only(&report);
+    let failed = r
+        .checks
+        .iter()
+        .find(|c| c.name == check && c.status == Status::Fail)
+        .unwrap_or_else(|| panic!("{plugin} on {scenario}: {check} did not fail: {:#?}", r.checks));
+    assert!(failed.call.is_some(), "{check} names no call: {failed:?}");
+    failed.message.clone()
+}
+
+#[test]
+fn re_appending_rows_after_a_crash_is_caught_by_deletes_exactly_once() {
+    let message = caught(
+        "tweet-audit/reappends-after-crash",
+        "crash-every-3rd-call",
+        "deletes-exactly-once",
+    );
+    assert!(
+        message.contains("appended again") && message.contains("after model call #"),
+        "{message}"
+    );
+}
+
+#[test]
+fn hammering_through_429s_is_caught_by_rate_limit_respected() {
+    let message = caught(
+        "tweet-audit/hammers-429",
+        "storm-429",
+        "rate-limit-respected",
+    );
+    assert!(message.contains("in the same minute"), "{message}");
+}
+
+#[test]
+fn retrying_a_403_is_caught_by_permanent_errors_stop() {
+    let message = caught(
+        "tweet-audit/retries-403",
+        "bad-key",
+        "permanent-errors-stop",
+    );
+    assert!(
+        message.contains("model call #2 came after call #1 was rejected for good (403)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn trusting_bad_model_output_is_caught_by_no_false_rows() {
+    let message = caught(
+        "tweet-audit/trusts-bad-output",
+        "malformed-output",
+        "no-false-rows",
+    );
+    assert!(
+        message.contains("which the model keeps") && message.contains("decides nothing"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unescaped_csv_is_caught_by_csv_exact() {
+    let message = caught(
+        "tweet-audit/breaks-csv-escaping",
+        "csv-escaping",
+        "csv-exact",
+    );
+    assert!(message.contains("RFC 4180"), "{message}");
+}
