@@ -52,6 +52,11 @@ impl Points {
         self.crash_at.borrow_mut().insert(n);
     }
 
+    /// Crash at no point still to come.
+    pub fn clear(&self) {
+        self.crash_at.borrow_mut().clear();
+    }
+
     /// The import calls so far, by name.
     pub fn calls(&self) -> Vec<&'static str> {
         self.log.borrow().clone()
@@ -147,6 +152,10 @@ pub struct ModelState {
     pub storm_minutes: BTreeSet<u64>,
     pub calls: Vec<Call>,
     pub limits_calls: u32,
+    /// Crash the pipeline inside every n-th request (after the model
+    /// counted it, before the pipeline sees the answer), as the host's
+    /// `crash-every-3rd-call` scenario does.
+    pub crash_every: Option<usize>,
     /// Requests and tokens counted per minute (429s count for neither).
     used: BTreeMap<u64, (u32, u64)>,
 }
@@ -181,7 +190,7 @@ impl Model for FakeModel {
     ) -> Result<String, ModelError> {
         let state = self.state.clone();
         let clock = self.clock.clone();
-        self.points.call("classify", || {
+        let result = self.points.call("classify", || {
             let mut state = state.borrow_mut();
             let now = clock.now.get();
             let minute = now / MINUTE_MS;
@@ -237,7 +246,17 @@ impl Model for FakeModel {
             drop(state);
             clock.now.set(now + latency);
             result
-        })
+        });
+        let crashes = {
+            let state = self.state.borrow();
+            state
+                .crash_every
+                .is_some_and(|n| state.calls.len().is_multiple_of(n))
+        };
+        if crashes {
+            crash();
+        }
+        result
     }
 }
 
@@ -396,6 +415,7 @@ impl Env {
                     storm_minutes: BTreeSet::new(),
                     calls: Vec::new(),
                     limits_calls: 0,
+                    crash_every: None,
                     used: BTreeMap::new(),
                 })),
                 clock: clock.clone(),
