@@ -197,10 +197,12 @@ impl Driver for AuditDriver<'_> {
         let crashes_before = self.crashes.len();
         let mut fuel = 0;
         let outcome = loop {
+            // Each instance draws its store faults afresh: a resume that
+            // writes what the crashed one wrote does not meet its crash again.
             self.store_faults
                 .lock()
                 .expect("store faults lock")
-                .begin_step(self.model_calls());
+                .begin_step(u64::from(self.instance));
             let (spent, result) = self.attempt().await;
             fuel += spent;
             match result {

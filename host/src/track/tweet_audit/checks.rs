@@ -308,7 +308,7 @@ fn deletes_exactly_once(f: &Facts) -> CheckResult {
         format!(
             "{}, each once, across {}",
             count(deletes, "row"),
-            count(f.run.crashes.len(), "crash")
+            super::model::crashes(f.run.crashes.len())
         ),
     )
 }
