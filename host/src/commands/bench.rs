@@ -23,7 +23,7 @@ pub struct BenchCommand {
     /// `.wasm` components or plugin crate directories, all of one track.
     #[arg(required = true)]
     pub plugins: Vec<PathBuf>,
-    /// Only this scenario (default: every scenario of 1,000 calls or more).
+    /// Only this scenario (default: every scenario of 1,000 calls or 10,000 units of work or more).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
     /// Measured runs per plugin (after one warm-up run).
@@ -40,8 +40,10 @@ pub struct BenchCommand {
     pub run: RunOptions,
 }
 
-/// The smallest scenario a default bench runs.
+/// The smallest scenario a default bench runs: this many calls, or this
+/// many units of work (a tweet-audit archive is one `run` call).
 const WORKLOAD_CALLS: usize = 1_000;
+const WORKLOAD_UNITS: u64 = 10_000;
 
 /// One plugin's figures on one scenario.
 #[derive(Clone, Debug, Serialize)]
@@ -189,7 +191,10 @@ impl BenchCommand {
             .map(|source| K::load(source, None))
             .collect::<Result<Vec<_>>>()?;
         if self.scenario.is_none() {
-            workloads.retain(|w| K::plan(w).call_count() >= WORKLOAD_CALLS);
+            workloads.retain(|w| {
+                K::plan(w).call_count() >= WORKLOAD_CALLS
+                    || K::work(w).is_some_and(|(_, units)| units >= WORKLOAD_UNITS)
+            });
         }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

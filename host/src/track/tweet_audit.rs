@@ -19,9 +19,7 @@ use self::scenario::Scenario;
 use crate::bindings::tweet_audit::{PluginPre, model as wit_model, pipeline as wit};
 use crate::check::{CheckResult, Divergence};
 use crate::runner::{DependencyUse, TimelineEvent, clock_faults};
-use crate::sandbox::{
-    self, Abort, Dependencies, FuelPool, Limits, Meter, Sandbox, VirtualClock,
-};
+use crate::sandbox::{self, Abort, Dependencies, FuelPool, Limits, Meter, Sandbox, VirtualClock};
 use crate::sim::{Driver, History, SeedTree, Sim};
 use crate::store::{DEFAULT_QUOTA_BYTES, DurableStore, StoreFaults};
 use crate::track::kind::{TrackKind, common_items};
@@ -338,12 +336,25 @@ impl TrackKind for TweetAuditKind {
                 .map(|c| (c.time_ms, format!("crash {}", c.reason))),
         );
         answers.sort_by_key(|(t, _)| *t);
-        events.extend(answers.into_iter().map(|(time_ms, description)| TimelineEvent {
-            call: 0,
-            time_ms,
-            kind: "model",
-            description,
-        }));
+        // The `run` call each event happened during: the last that began
+        // at or before it.
+        let starts: Vec<u64> = run
+            .history
+            .entries
+            .iter()
+            .filter(|e| matches!(e.event, crate::sim::Event::Call { .. }))
+            .map(|e| e.time_ms)
+            .collect();
+        events.extend(
+            answers
+                .into_iter()
+                .map(|(time_ms, description)| TimelineEvent {
+                    call: starts.partition_point(|&s| s <= time_ms).saturating_sub(1),
+                    time_ms,
+                    kind: "model",
+                    description,
+                }),
+        );
         events
     }
 

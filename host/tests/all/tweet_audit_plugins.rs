@@ -20,7 +20,12 @@ fn caught(plugin: &str, scenario: &str, check: &str) -> String {
         .checks
         .iter()
         .find(|c| c.name == check && c.status == Status::Fail)
-        .unwrap_or_else(|| panic!("{plugin} on {scenario}: {check} did not fail: {:#?}", r.checks));
+        .unwrap_or_else(|| {
+            panic!(
+                "{plugin} on {scenario}: {check} did not fail: {:#?}",
+                r.checks
+            )
+        });
     assert!(failed.call.is_some(), "{check} names no call: {failed:?}");
     failed.message.clone()
 }

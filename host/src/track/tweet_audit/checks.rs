@@ -366,7 +366,10 @@ fn no_false_rows(f: &Facts) -> CheckResult {
     }
     CheckResult::pass(
         NO_FALSE_ROWS,
-        format!("{} checked: each a tweet the model decides DELETE", count(rows, "row")),
+        format!(
+            "{} checked: each a tweet the model decides DELETE",
+            count(rows, "row")
+        ),
     )
 }
 
@@ -388,7 +391,10 @@ fn csv_exact(f: &Facts) -> CheckResult {
         return f.fail(
             CSV_EXACT,
             first.instance,
-            format!("line 1: expected the header `{HEADER}`, got `{}`", first.text),
+            format!(
+                "line 1: expected the header `{HEADER}`, got `{}`",
+                first.text
+            ),
         );
     }
     let mut last_index = None;
@@ -525,7 +531,10 @@ fn backoff_respected(f: &Facts) -> CheckResult {
     }
     CheckResult::pass(
         BACKOFF_RESPECTED,
-        format!("{}, each retried after its backoff", count(transient, "transient error")),
+        format!(
+            "{}, each retried after its backoff",
+            count(transient, "transient error")
+        ),
     )
 }
 

@@ -61,14 +61,16 @@ pub enum Trigger {
     /// Every call from the n-th on.
     From(u64),
     /// Each call with this probability, in parts per million.
-    Seeded { ppm: u32 },
+    Seeded {
+        ppm: u32,
+    },
 }
 
 impl Trigger {
     fn fires(self, n: u64, seeds: &SeedTree, purpose: &str) -> bool {
         match self {
             Trigger::Nth(k) => n == k,
-            Trigger::Every(k) => k > 0 && n % k == 0,
+            Trigger::Every(k) => k > 0 && n.is_multiple_of(k),
             Trigger::From(k) => n >= k,
             Trigger::Seeded { ppm } => {
                 seeds
@@ -126,9 +128,16 @@ pub enum Answer {
         bad: Option<BadAnswer>,
     },
     /// 429; `storm`: in a storm rather than over the pipeline's own quota.
-    Exhausted { storm: bool },
-    Unavailable { status: u16 },
-    Rejected { status: u16, why: &'static str },
+    Exhausted {
+        storm: bool,
+    },
+    Unavailable {
+        status: u16,
+    },
+    Rejected {
+        status: u16,
+        why: &'static str,
+    },
 }
 
 /// A text answer that is not a valid decision for every tweet.
@@ -497,9 +506,7 @@ impl wit::Host for HostState {
         let (answer, text, latency) = sim.serve(n, sent_ms, &criteria, &tweets, request_tokens);
         let answered_ms = sent_ms.saturating_add(latency);
         self.clock().set_ms(answered_ms);
-        let crash = sim
-            .fault(n, |f| f == ModelFault::CrashAfterCall)
-            .is_some();
+        let crash = sim.fault(n, |f| f == ModelFault::CrashAfterCall).is_some();
         let result = match (&answer, text) {
             (_, Some(text)) => Ok(text),
             (Answer::Exhausted { .. }, None) => Err(wit::ModelError::ResourceExhausted),
@@ -646,7 +653,13 @@ mod tests {
 
     #[test]
     fn bad_requests_are_rejected_with_400_and_storms_answer_429() {
-        let mut s = sim(vec![], vec![Storm { first: 1, minutes: 1 }]);
+        let mut s = sim(
+            vec![],
+            vec![Storm {
+                first: 1,
+                minutes: 1,
+            }],
+        );
         let c = criteria();
         let four: Vec<_> = (0..4).map(|i| tweet(&i.to_string(), "x")).collect();
         assert!(matches!(

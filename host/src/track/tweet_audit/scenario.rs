@@ -260,7 +260,8 @@ struct FaultSpec {
 
 impl FaultSpec {
     fn trigger(&self) -> std::result::Result<Trigger, String> {
-        let usage = "takes one of `nth`, `every`, `from` (model calls, from 1) or `probability` (0 to 1)";
+        let usage =
+            "takes one of `nth`, `every`, `from` (model calls, from 1) or `probability` (0 to 1)";
         match (self.nth, self.every, self.from, self.probability) {
             (Some(n), None, None, None) if n >= 1 => Ok(Trigger::Nth(n)),
             (None, Some(k), None, None) if k >= 1 => Ok(Trigger::Every(k)),
@@ -318,7 +319,8 @@ impl Scenario {
                 format!("at most {MAX_TWEETS} tweets in a scenario"),
             ));
         }
-        let retweet_share = share(a.retweets, "retweets").map_err(|m| source.error_at("retweets", m))?;
+        let retweet_share =
+            share(a.retweets, "retweets").map_err(|m| source.error_at("retweets", m))?;
         let forbidden_share =
             share(a.forbidden, "forbidden").map_err(|m| source.error_at("forbidden", m))?;
         if !(1..=2).contains(&spec.runs) {
@@ -370,7 +372,8 @@ impl Scenario {
         for f in &spec.faults {
             let err = |m: String| source.error_at_span(f.span(), m);
             let f = f.get_ref();
-            if f.status.is_some() && !matches!(f.fault, FaultKind::Unavailable | FaultKind::Rejected)
+            if f.status.is_some()
+                && !matches!(f.fault, FaultKind::Unavailable | FaultKind::Rejected)
             {
                 return Err(err("only `unavailable` and `rejected` take a status".into()));
             }
