@@ -63,8 +63,8 @@ impl Done {
 }
 
 impl Checkpoint {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a checkpoint serialises")
+    pub fn to_bytes(self) -> Vec<u8> {
+        serde_json::to_vec(&self).expect("a checkpoint serialises")
     }
 
     /// `None` for bytes that are not a checkpoint.
