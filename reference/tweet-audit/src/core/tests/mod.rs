@@ -8,6 +8,7 @@ mod archive;
 mod crash;
 mod errors;
 mod happy;
+mod large;
 mod pacing;
 mod rules;
 mod words;
