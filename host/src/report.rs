@@ -96,16 +96,16 @@ impl Reporter for Human {
         );
         if let Some(d) = &r.dependency {
             anstream::println!(
-                "         {}: {} calls, {} ms waited{} (reference: {} calls, {} ms)",
+                "         {}: {}, {} ms waited{} (reference: {}, {} ms)",
                 d.name,
-                d.calls,
+                count(d.calls as usize, "call"),
                 d.waited_ms,
-                if d.crashes > 0 {
-                    format!(", {} crashes recovered", d.crashes)
-                } else {
-                    String::new()
+                match d.crashes {
+                    0 => String::new(),
+                    1 => ", 1 crash recovered".to_string(),
+                    n => format!(", {n} crashes recovered"),
                 },
-                d.reference_calls,
+                count(d.reference_calls as usize, "call"),
                 d.reference_waited_ms
             );
         }
