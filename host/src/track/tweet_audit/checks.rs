@@ -482,6 +482,9 @@ fn rate_limit_respected(f: &Facts) -> CheckResult {
             }
         }
     }
+    if own + storm == 0 {
+        return CheckResult::pass(RATE_LIMIT_RESPECTED, "no 429 met");
+    }
     CheckResult::pass(
         RATE_LIMIT_RESPECTED,
         format!(
@@ -528,6 +531,9 @@ fn backoff_respected(f: &Facts) -> CheckResult {
                 streak.remove(&c.instance);
             }
         }
+    }
+    if transient == 0 {
+        return CheckResult::pass(BACKOFF_RESPECTED, "no transient error met");
     }
     CheckResult::pass(
         BACKOFF_RESPECTED,
