@@ -88,3 +88,31 @@ fn unescaped_csv_is_caught_by_csv_exact() {
     );
     assert!(message.contains("RFC 4180"), "{message}");
 }
+
+#[test]
+fn retrying_without_backoff_is_caught_by_backoff_respected() {
+    let message = caught(
+        "tweet-audit/retries-without-backoff",
+        "transient-errors",
+        "backoff-respected",
+    );
+    assert!(
+        message.contains("came 100 ms after call #1") && message.contains("at least 1000 ms"),
+        "{message}"
+    );
+}
+
+#[test]
+fn deciding_without_a_valid_answer_is_caught_by_every_tweet_classified() {
+    // The tweet a bad answer left undecided was written as DELETE without
+    // the model ever deciding it.
+    let message = caught(
+        "tweet-audit/trusts-bad-output",
+        "malformed-output",
+        "every-tweet-classified",
+    );
+    assert!(
+        message.contains("was never classified: no answer the pipeline saw decided it"),
+        "{message}"
+    );
+}
