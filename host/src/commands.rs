@@ -2,6 +2,7 @@
 //! struct whose doc comments are its help and whose `execute` does the work.
 
 mod bench;
+mod componentize;
 mod diff;
 mod replay;
 mod test;
@@ -16,6 +17,7 @@ use crate::sandbox::Limits;
 
 pub(crate) use self::bench::rate;
 pub use self::bench::{BenchCommand, BenchEntry, BenchReport, BenchScenario};
+pub use self::componentize::ComponentizeCommand;
 pub use self::diff::DiffCommand;
 pub use self::replay::ReplayCommand;
 pub use self::test::TestCommand;
@@ -40,6 +42,7 @@ pub enum Command {
     Replay(ReplayCommand),
     Diff(DiffCommand),
     Bench(BenchCommand),
+    Componentize(ComponentizeCommand),
 }
 
 impl Cli {
@@ -51,6 +54,7 @@ impl Cli {
             Command::Replay(c) => c.execute(),
             Command::Diff(c) => c.execute(),
             Command::Bench(c) => c.execute(),
+            Command::Componentize(c) => c.execute(),
         }
     }
 }

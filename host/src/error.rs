@@ -30,7 +30,7 @@ pub enum Error {
     #[error("{path} is not a WebAssembly file (it does not start with the `\\0asm` magic)")]
     NotWasm { path: PathBuf },
     #[error(
-        "{path} is a core WebAssembly module, not a component: build it for `wasm32-wasip2` (or wrap it with `wasm-tools component new`)"
+        "{path} is a core WebAssembly module, not a component: build it for `wasm32-wasip2` (or make one of it with `gauntlet componentize`)"
     )]
     CoreModule { path: PathBuf },
     #[error("{path} is not a valid component: {reason}")]

@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod check;
 pub mod commands;
+pub mod componentize;
 pub mod diff;
 pub mod engine;
 pub mod error;

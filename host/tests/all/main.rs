@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod componentize;
 mod determinism;
 mod html;
 mod job_queue_plugins;

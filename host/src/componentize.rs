@@ -1,0 +1,91 @@
+//! Turning a core WebAssembly module into a component of a track, the step
+//! that learners in C, Go and other languages without a component toolchain
+//! of their own would otherwise need `wasm-tools` for: embed the track's
+//! world (unless the module already carries one, as `wit-bindgen c` output
+//! does), adapt WASI preview 1 imports to preview 2 with the reactor
+//! adapter, and encode (wit-component).
+
+use wit_component::{ComponentEncoder, StringEncoding};
+use wit_parser::Resolve;
+
+use crate::track::Track;
+
+/// The name the module imports WASI preview 1 under.
+const WASI_P1: &str = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME;
+
+/// How to componentize.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Let the adapter allocate by growing memory, for modules whose
+    /// `cabi_realloc` cannot run before their runtime is up (Go's).
+    pub realloc_via_memory_grow: bool,
+}
+
+/// The track's world, resolved from its embedded WIT.
+fn world(track: &Track) -> Result<(Resolve, wit_parser::WorldId), String> {
+    let mut resolve = Resolve::default();
+    // Dependencies first: the track's package refers to them.
+    let mut main = None;
+    for (path, text) in track.wit.iter().rev() {
+        let id = resolve
+            .push_str(path, text)
+            .map_err(|e| format!("the embedded WIT {path} does not parse: {e:#}"))?;
+        main = Some(id);
+    }
+    let main = main.ok_or("the track has no WIT")?;
+    let world = resolve
+        .select_world(&[main], Some(track.world))
+        .map_err(|e| format!("no world {}: {e:#}", track.world))?;
+    Ok((resolve, world))
+}
+
+/// Whether a core module carries component-type metadata already.
+fn has_component_type(module: &[u8]) -> bool {
+    wasmparser::Parser::new(0)
+        .parse_all(module)
+        .filter_map(|payload| payload.ok())
+        .any(|payload| {
+            matches!(payload, wasmparser::Payload::CustomSection(s)
+                if s.name().starts_with("component-type"))
+        })
+}
+
+/// Whether a core module imports WASI preview 1.
+fn imports_wasi_p1(module: &[u8]) -> bool {
+    wasmparser::Parser::new(0)
+        .parse_all(module)
+        .filter_map(|payload| payload.ok())
+        .any(|payload| match payload {
+            wasmparser::Payload::ImportSection(imports) => imports
+                .into_imports()
+                .filter_map(|i| i.ok())
+                .any(|i| i.module == WASI_P1),
+            _ => false,
+        })
+}
+
+/// The component of `track` made from the core `module`.
+pub fn componentize(module: &[u8], track: &Track, options: Options) -> Result<Vec<u8>, String> {
+    let mut module = module.to_vec();
+    if !has_component_type(&module) {
+        let (resolve, world) = world(track)?;
+        wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
+            .map_err(|e| format!("cannot embed the world {}: {e:#}", track.world))?;
+    }
+    let mut encoder = ComponentEncoder::default()
+        .module(&module)
+        .map_err(|e| format!("{e:#}"))?
+        .validate(true)
+        .realloc_via_memory_grow(options.realloc_via_memory_grow);
+    if imports_wasi_p1(&module) {
+        encoder = encoder
+            .adapter(
+                WASI_P1,
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            )
+            .map_err(|e| format!("the WASI adapter does not fit: {e:#}"))?;
+    }
+    encoder
+        .encode()
+        .map_err(|e| format!("{e:#}").replace('\n', "; "))
+}
