@@ -9,6 +9,7 @@ pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod html;
+pub mod langs;
 pub mod plugin;
 pub mod report;
 pub mod runner;

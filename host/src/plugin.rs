@@ -77,7 +77,14 @@ pub fn build_crate(dir: &Path, quiet: bool) -> Result<PathBuf> {
 /// Loads a plugin: reads (or builds) it, compiles it (cached), recognises
 /// its track and links it.
 pub fn load(cache: &ComponentCache, path: &Path, limits: Limits, quiet: bool) -> Result<Plugin> {
-    let wasm = if path.is_dir() {
+    let wasm = if path.is_dir() && crate::langs::is_plugin_dir(path) {
+        let toolchains = crate::langs::default_toolchains_dir().ok_or_else(|| Error::Build {
+            path: path.to_path_buf(),
+            reason: "no cache directory to install its toolchain in (set GAUNTLET_CACHE_DIR)"
+                .to_string(),
+        })?;
+        crate::langs::build(path, &toolchains, quiet)?
+    } else if path.is_dir() {
         build_crate(path, quiet)?
     } else {
         path.to_path_buf()

@@ -138,7 +138,13 @@ pub fn caught_at_call(plugin: &str, scenario: &str, check: &str) -> String {
 /// Runs every scenario against an example plugin and asserts that it
 /// passes them all, every check included.
 pub fn passes_everything(plugin: &str, at_least: usize) {
-    let report = test_component(&plugin_wasm(plugin), None);
+    component_passes_everything(&plugin_wasm(plugin), at_least);
+}
+
+/// Runs every scenario against a component and asserts that it passes
+/// them all, every check included.
+pub fn component_passes_everything(wasm: &Path, at_least: usize) {
+    let report = test_component(wasm, None);
     assert!(report.scenarios.len() >= at_least);
     for r in &report.scenarios {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);

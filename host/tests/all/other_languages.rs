@@ -1,0 +1,72 @@
+//! The example plugins in other languages, built from source by gauntlet's
+//! own toolchain management (`gauntlet::langs`: installed once, pinned,
+//! under `target/toolchains`), pass every scenario of their track. A
+//! toolchain that cannot be installed fails the test with the reason.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use gauntlet::langs;
+
+use crate::common::{component_passes_everything, root};
+
+/// Every `plugins/<track>/<dir>` with a `gauntlet.toml`, built once (one
+/// after the other: a toolchain is installed by the first that needs it).
+fn built() -> &'static BTreeMap<String, Result<PathBuf, String>> {
+    static BUILT: OnceLock<BTreeMap<String, Result<PathBuf, String>>> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let toolchains = root().join("target").join("toolchains");
+        let mut dirs = Vec::new();
+        for track in std::fs::read_dir(root().join("plugins")).unwrap() {
+            let track = track.unwrap().path();
+            if !track.is_dir() {
+                continue;
+            }
+            for dir in std::fs::read_dir(&track).unwrap() {
+                let dir = dir.unwrap().path();
+                if langs::is_plugin_dir(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+        dirs.sort();
+        dirs.into_iter()
+            .map(|dir| {
+                let name = dir
+                    .strip_prefix(root().join("plugins"))
+                    .unwrap()
+                    .display()
+                    .to_string();
+                let wasm = langs::build(&dir, &toolchains, true).map_err(|e| e.to_string());
+                (name, wasm)
+            })
+            .collect()
+    })
+}
+
+fn wasm(name: &str) -> PathBuf {
+    match built().get(name) {
+        Some(Ok(wasm)) => wasm.clone(),
+        Some(Err(e)) => panic!("{name} did not build: {e}"),
+        None => panic!("no plugin directory {name} with a gauntlet.toml"),
+    }
+}
+
+#[test]
+fn python_rate_limiter_passes_every_scenario() {
+    component_passes_everything(&wasm("rate-limiter/python-naive"), 19);
+}
+
+#[test]
+fn python_payment_gateway_passes_every_scenario() {
+    component_passes_everything(&wasm("payment-gateway/python-naive"), 16);
+}
+
+#[test]
+fn a_second_build_of_the_same_sources_is_the_same_file() {
+    let dir = root().join("plugins/rate-limiter/python-naive");
+    let toolchains = root().join("target").join("toolchains");
+    let again = langs::build(&dir, &toolchains, true).unwrap();
+    assert_eq!(again, wasm("rate-limiter/python-naive"));
+}
