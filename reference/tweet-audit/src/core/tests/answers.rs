@@ -137,3 +137,48 @@ fn bad_answers_anywhere_never_make_a_row_for_a_kept_tweet() {
     // Every scripted answer was given.
     assert!(env.calls().len() > 50, "{}", env.calls().len());
 }
+
+/// The answer is read as into `Vec<serde_json::Value>`, a key's last value
+/// winning: the same decisions as reading it that way.
+#[test]
+fn an_answer_reads_as_json_values_do() {
+    fn by_values(text: &str, ids: &[&str]) -> Vec<Option<Decision>> {
+        let Ok(items) = serde_json::from_str::<Vec<serde_json::Value>>(text) else {
+            return vec![None; ids.len()];
+        };
+        let mut out: Vec<Option<Option<Decision>>> = vec![None; ids.len()];
+        for item in &items {
+            let id = item.get("id").and_then(serde_json::Value::as_str);
+            let decision = match item.get("decision").and_then(serde_json::Value::as_str) {
+                Some("DELETE") => D,
+                Some("KEEP") => K,
+                _ => continue,
+            };
+            for (i, known) in ids.iter().enumerate() {
+                if Some(*known) == id {
+                    out[i] = match out[i] {
+                        Some(previous) if previous != decision => Some(None),
+                        Some(previous) => Some(previous),
+                        None => Some(decision),
+                    };
+                }
+            }
+        }
+        out.into_iter().map(Option::flatten).collect()
+    }
+    let ids = ["1", "2"];
+    for text in [
+        r#"[{"id": "1", "id": 1, "decision": "KEEP"}]"#,
+        r#"[{"id": 1, "id": "1", "decision": "DELETE", "decision": "KEEP"}]"#,
+        r#"[{"id": "\u0031", "decision": "DEL\u0045TE"}]"#,
+        r#"[{"id": "1", "decision": "KEEP", "n": 1e400}]"#,
+        r#"[{"id": "1", "decision": "KEEP", "n": 1e300, "x": [{"a": [null, true, -0.5]}]}]"#,
+        r#"[{"id": "1", "decision": "KEEP", "s": "\ud800"}]"#,
+        r#"[{"id": "2", "decision": "KEEP"}, [1, {"id": "1"}], "x", 3, null]"#,
+        r#"[{"id": "1", "decision": "KEEP"}, {"id": "1", "decision": "DELETE"}]"#,
+        r#"[{"id": "1", "decision": "KEEP"} {"id": "2", "decision": "KEEP"}]"#,
+        r#"[{"id": "1", "decision": "KEEP",}]"#,
+    ] {
+        assert_eq!(decisions(text, &ids), by_values(text, &ids), "{text}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::harness::{Archive, Env, criteria};
 use crate::core::Summary;
-use crate::core::words::ForbiddenWords;
+use crate::core::words::{ForbiddenWords, NON_ASCII_TO_ASCII, occurs_whole};
 
 fn matches(words: &[&str], text: &str) -> bool {
     let words: Vec<String> = words.iter().map(|s| s.to_string()).collect();
@@ -65,6 +65,78 @@ fn non_ascii_words_and_texts() {
     assert!(matches(&["日本"], "日本"));
     // CJK ideographs are alphabetic: no boundary between them.
     assert!(!matches(&["日本"], "日本語"));
+}
+
+/// The facts the in-place check of ASCII words rests on, for every char
+/// not ASCII: its lowercase holds an ASCII char only for the chars of
+/// `NON_ASCII_TO_ASCII`, and its lowercase's first and last chars are
+/// alphanumeric exactly when it is. (`str::to_lowercase` lowercases char by
+/// char but for 'Σ', whose other lowercase, 'ς', is alphabetic too.)
+#[test]
+fn lowercase_keeps_non_ascii_chars_apart_from_ascii_ones() {
+    assert!('ς'.is_alphanumeric());
+    for c in (0..=u32::from(char::MAX))
+        .filter_map(char::from_u32)
+        .filter(|c| !c.is_ascii())
+    {
+        let lower: Vec<char> = c.to_lowercase().collect();
+        assert_eq!(
+            lower.iter().any(char::is_ascii),
+            NON_ASCII_TO_ASCII.contains(&c),
+            "{c:?}"
+        );
+        if NON_ASCII_TO_ASCII.contains(&c) {
+            continue;
+        }
+        let (first, last) = (lower[0], lower[lower.len() - 1]);
+        assert_eq!(first.is_alphanumeric(), c.is_alphanumeric(), "{c:?}");
+        assert_eq!(last.is_alphanumeric(), c.is_alphanumeric(), "{c:?}");
+    }
+}
+
+/// ASCII words are checked in place on the text; the result is the rule's,
+/// lowercasing the text.
+#[test]
+fn ascii_words_in_place_agree_with_lowercasing_the_text() {
+    let words = ["crypto", "nft", "hodl", "i", "k", "a-a", "bad word"];
+    let texts = [
+        "CRYPTO",
+        "Crypto!",
+        "cryptography",
+        "éNFT",
+        "NFTé",
+        "ΣNFT",
+        "NFTΣ",
+        "nftΣ nft",
+        "\u{130}",
+        "\u{130}nft",
+        "nft\u{130}",
+        "x \u{130} y",
+        "\u{212A}",
+        "\u{212A}x",
+        "ok \u{212A} ok",
+        "ⅰhodl",
+        "hodlⅰ",
+        "日本hodl",
+        "hodl😀",
+        "😀HoDl😀",
+        "ba-A-a",
+        "BAD WORD!",
+        "bad words",
+        "\u{2126}nft",
+        "a “curly” nft",
+        "…nft…",
+        "k",
+        "I",
+        "ik",
+        "",
+    ];
+    for word in words {
+        for text in texts {
+            let expected = occurs_whole(&text.to_lowercase(), word);
+            assert_eq!(matches(&[word], text), expected, "{word:?} in {text:?}");
+        }
+    }
 }
 
 #[test]
