@@ -23,6 +23,20 @@ pub const MANIFEST: &str = "gauntlet.toml";
 /// measured with.
 pub const COMPONENTIZE_PY: &str = "0.25.1";
 
+/// ComponentizeJS and the packages it needs beside it, pinned (0.23.0
+/// imports preview2-shim but lists it only as a dev dependency).
+pub const COMPONENTIZE_JS: &[&str] = &[
+    "@bytecodealliance/componentize-js@0.23.0",
+    "@bytecodealliance/jco@1.35.0",
+    "@bytecodealliance/preview2-shim@0.17.9",
+];
+
+/// The directory the JavaScript toolchain is installed in, named after it.
+const COMPONENTIZE_JS_DIR: &str = "componentize-js-0.23.0";
+
+/// gauntlet's build script for a JavaScript plugin.
+const COMPONENTIZE_JS_SCRIPT: &str = include_str!("langs/componentize-js.mjs");
+
 /// A plugin directory's `gauntlet.toml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +44,9 @@ struct Manifest {
     /// The track, e.g. `rate-limiter`.
     track: String,
     lang: Lang,
+    /// The module to build: `app.py` for Python, `app.js` for JavaScript
+    /// unless given.
+    main: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -37,6 +54,9 @@ struct Manifest {
 pub enum Lang {
     /// `app.py` (and any other `.py` files), built with componentize-py.
     Python,
+    /// One ES module (`app.js`) built with ComponentizeJS (a JavaScript
+    /// engine with the plugin inside).
+    Js,
 }
 
 /// Whether `dir` is a plugin directory in another language.
@@ -64,13 +84,20 @@ pub fn build(dir: &Path, toolchains: &Path, quiet: bool) -> Result<PathBuf> {
     })?;
     let manifest: Manifest = toml::from_str(&text).map_err(|e| {
         err(format!(
-            "{MANIFEST}: {} (it holds `track = \"...\"` and `lang = \"python\"`)",
+            "{MANIFEST}: {} (it holds `track = \"...\"` and `lang = \"python\"` or `\"js\"`)",
             e.message().trim()
         ))
     })?;
     let track = Track::named(&manifest.track)?;
     match manifest.lang {
-        Lang::Python => build_python(dir, track, toolchains, quiet).map_err(err),
+        Lang::Python => {
+            let main = manifest.main.as_deref().unwrap_or("app.py");
+            build_python(dir, main, track, toolchains, quiet).map_err(err)
+        }
+        Lang::Js => {
+            let main = manifest.main.as_deref().unwrap_or("app.js");
+            build_js(dir, main, track, toolchains, quiet).map_err(err)
+        }
     }
 }
 
@@ -121,68 +148,45 @@ fn run(mut cmd: Command, what: &str) -> Result<(), String> {
     Err(format!("{what} failed ({}): {tail}", out.status))
 }
 
-/// A venv with componentize-py under `toolchains`, made once: a venv
-/// without the mark of a finished install is made again.
-fn componentize_py(toolchains: &Path, quiet: bool) -> Result<PathBuf, String> {
-    let venv = toolchains.join(format!("componentize-py-{COMPONENTIZE_PY}"));
-    let tool = venv.join("bin").join("componentize-py");
-    let ready = venv.join(".gauntlet-ready");
-    if ready.is_file() && tool.is_file() {
-        return Ok(tool);
+/// A toolchain installed once under `toolchains/<name>`: `install` fills
+/// the directory, and a mark written after it succeeded tells a finished
+/// install from one cut short (which is made again).
+fn toolchain(
+    toolchains: &Path,
+    name: &str,
+    quiet: bool,
+    install: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    let dir = toolchains.join(name);
+    let ready = dir.join(".gauntlet-ready");
+    if ready.is_file() {
+        return Ok(dir);
     }
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv)
-            .map_err(|e| format!("cannot remove the unfinished {}: {e}", venv.display()))?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| format!("cannot remove the unfinished {}: {e}", dir.display()))?;
     }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     if !quiet {
-        eprintln!(
-            "installing componentize-py {COMPONENTIZE_PY} into {}",
-            venv.display()
-        );
+        eprintln!("installing {name} into {} (once)", dir.display());
     }
-    let python = std::env::var_os("GAUNTLET_PYTHON").unwrap_or_else(|| "python3".into());
-    let mut cmd = Command::new(&python);
-    cmd.args(["-m", "venv"]).arg(&venv);
-    run(cmd, "python3 -m venv (Python 3.10 or newer is needed)")?;
-    let mut cmd = Command::new(venv.join("bin").join("pip"));
-    cmd.args([
-        "install",
-        "--disable-pip-version-check",
-        "--quiet",
-        &format!("componentize-py=={COMPONENTIZE_PY}"),
-    ]);
-    run(
-        cmd,
-        &format!("pip install componentize-py=={COMPONENTIZE_PY}"),
-    )?;
-    std::fs::write(&ready, COMPONENTIZE_PY).map_err(|e| e.to_string())?;
-    Ok(tool)
+    install(&dir)?;
+    std::fs::write(&ready, name).map_err(|e| e.to_string())?;
+    Ok(dir)
 }
 
-/// `componentize-py componentize app` in `dir`, against the track's world.
-fn build_python(
-    dir: &Path,
-    track: &Track,
-    toolchains: &Path,
-    quiet: bool,
-) -> Result<PathBuf, String> {
-    if !dir.join("app.py").is_file() {
-        return Err("a Python plugin's module is app.py, and it has none".to_string());
-    }
-    let key = build_key(
-        dir,
-        "py",
-        &format!("componentize-py {COMPONENTIZE_PY}"),
-        track,
-    )?;
+/// Where a build of `key` goes, and whether it is there already.
+fn built(toolchains: &Path, key: &str) -> Result<(PathBuf, bool), String> {
     let built = toolchains.join("built");
-    let out = built.join(format!("{key}.wasm"));
-    if out.is_file() {
-        return Ok(out);
-    }
-    let tool = componentize_py(toolchains, quiet)?;
     std::fs::create_dir_all(&built)
         .map_err(|e| format!("cannot create {}: {e}", built.display()))?;
+    let out = built.join(format!("{key}.wasm"));
+    let done = out.is_file();
+    Ok((out, done))
+}
+
+/// The track's WIT written out for a bindings generator.
+fn wit_dir(track: &Track) -> Result<tempfile::TempDir, String> {
     let wit = tempfile::tempdir().map_err(|e| e.to_string())?;
     for (path, text) in track.wit {
         let file = wit.path().join(path);
@@ -190,23 +194,112 @@ fn build_python(
             .and_then(|()| std::fs::write(&file, text))
             .map_err(|e| format!("cannot write the WIT: {e}"))?;
     }
-    if !quiet {
-        eprintln!(
-            "building {} with componentize-py {COMPONENTIZE_PY}",
-            dir.display()
-        );
+    Ok(wit)
+}
+
+/// Runs the build `cmd` that writes `staging`, then moves it to `out`.
+fn finish(cmd: Command, what: &str, staging: &Path, out: &Path) -> Result<PathBuf, String> {
+    run(cmd, what)?;
+    std::fs::rename(staging, out).map_err(|e| format!("cannot move the component: {e}"))?;
+    Ok(out.to_path_buf())
+}
+
+/// `componentize-py componentize <main>` against the track's world.
+fn build_python(
+    dir: &Path,
+    main: &str,
+    track: &Track,
+    toolchains: &Path,
+    quiet: bool,
+) -> Result<PathBuf, String> {
+    let module = main
+        .strip_suffix(".py")
+        .filter(|_| dir.join(main).is_file())
+        .ok_or_else(|| {
+            format!("its module {main} is not there (a Python plugin builds a .py module)")
+        })?;
+    let version = format!("componentize-py-{COMPONENTIZE_PY}");
+    let key = build_key(dir, "py", &version, track)?;
+    let (out, done) = built(toolchains, &key)?;
+    if done {
+        return Ok(out);
     }
-    let staging = built.join(format!("{key}.wasm.partial"));
-    let mut cmd = Command::new(&tool);
+    let venv = toolchain(toolchains, &version, quiet, |venv| {
+        let python = std::env::var_os("GAUNTLET_PYTHON").unwrap_or_else(|| "python3".into());
+        let mut cmd = Command::new(&python);
+        cmd.args(["-m", "venv"]).arg(venv);
+        run(cmd, "python3 -m venv (Python 3.10 or newer is needed)")?;
+        let mut cmd = Command::new(venv.join("bin").join("pip"));
+        cmd.args(["install", "--disable-pip-version-check", "--quiet"])
+            .arg(format!("componentize-py=={COMPONENTIZE_PY}"));
+        run(
+            cmd,
+            &format!("pip install componentize-py=={COMPONENTIZE_PY}"),
+        )
+    })?;
+    let wit = wit_dir(track)?;
+    if !quiet {
+        eprintln!("building {} with {version}", dir.display());
+    }
+    let staging = out.with_extension("partial");
+    let mut cmd = Command::new(venv.join("bin").join("componentize-py"));
     cmd.arg("-d")
         .arg(wit.path())
         .args(["-w", track.world.split('@').next().unwrap_or(track.world)])
-        .args(["componentize", "app", "-p"])
+        .args(["componentize", module, "-p"])
         .arg(dir)
         .arg("-o")
         .arg(&staging)
         .env("PYTHONDONTWRITEBYTECODE", "1");
-    run(cmd, "componentize-py componentize")?;
-    std::fs::rename(&staging, &out).map_err(|e| format!("cannot move the component: {e}"))?;
-    Ok(out)
+    finish(cmd, "componentize-py componentize", &staging, &out)
+}
+
+/// ComponentizeJS on `main` against the track's world.
+fn build_js(
+    dir: &Path,
+    main: &str,
+    track: &Track,
+    toolchains: &Path,
+    quiet: bool,
+) -> Result<PathBuf, String> {
+    let source = dir.join(main);
+    if !source.is_file() || !main.ends_with(".js") {
+        return Err(format!(
+            "its module {main} is not there (a JavaScript plugin builds one .js ES module)"
+        ));
+    }
+    let version = COMPONENTIZE_JS_DIR;
+    let key = build_key(dir, "js", &COMPONENTIZE_JS.join(" "), track)?;
+    let (out, done) = built(toolchains, &key)?;
+    if done {
+        return Ok(out);
+    }
+    let prefix = toolchain(toolchains, version, quiet, |prefix| {
+        let mut cmd = Command::new("npm");
+        cmd.args(["install", "--prefix"])
+            .arg(prefix)
+            .args([
+                "--save-exact",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
+            .args(COMPONENTIZE_JS);
+        run(cmd, "npm install (Node.js 18 or newer is needed)")?;
+        std::fs::write(prefix.join("componentize-js.mjs"), COMPONENTIZE_JS_SCRIPT)
+            .map_err(|e| e.to_string())
+    })?;
+    let wit = wit_dir(track)?;
+    if !quiet {
+        eprintln!("building {} with {version}", dir.display());
+    }
+    let staging = out.with_extension("partial");
+    let mut cmd = Command::new("node");
+    cmd.arg(prefix.join("componentize-js.mjs"))
+        .arg(&prefix)
+        .arg(&source)
+        .arg(wit.path())
+        .arg(track.world)
+        .arg(&staging);
+    finish(cmd, "componentize-js", &staging, &out)
 }

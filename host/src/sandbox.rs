@@ -213,19 +213,19 @@ impl tokio::io::AsyncWrite for Capture {
     }
 }
 
-/// The error a memory growth past the cap traps with.
-#[derive(Debug, thiserror::Error)]
-#[error("memory cap of {cap} bytes exceeded (the plugin asked for {requested} bytes)")]
-pub struct MemoryCapExceeded {
-    pub cap: usize,
-    pub requested: usize,
-}
-
 /// Caps linear memory and tables, and remembers the peak memory size.
+///
+/// A growth past the cap is refused as the WebAssembly spec allows
+/// (`memory.grow` returns -1), not trapped on the spot: a runtime with a
+/// garbage collector (a JavaScript or Python engine) collects and carries
+/// on, as it would on a real machine. A plugin that traps after a refusal
+/// (a Rust allocation failure aborts) gets the memory verdict.
 #[derive(Debug)]
 struct MemoryCap {
     cap: usize,
     peak: usize,
+    /// The largest growth refused so far, in bytes asked for.
+    refused: Option<usize>,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -236,10 +236,8 @@ impl ResourceLimiter for MemoryCap {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > self.cap {
-            return Err(wasmtime::Error::new(MemoryCapExceeded {
-                cap: self.cap,
-                requested: desired,
-            }));
+            self.refused = Some(self.refused.unwrap_or(0).max(desired));
+            return Ok(false);
         }
         self.peak = self.peak.max(desired);
         Ok(true)
@@ -582,6 +580,7 @@ impl Sandbox {
             limiter: MemoryCap {
                 cap: self.limits.memory_bytes,
                 peak: 0,
+                refused: None,
             },
             clock: clock.clone(),
             slept_ms: 0,
@@ -677,10 +676,15 @@ fn classify(store: &Store<HostState>, budget: u64, e: wasmtime::Error) -> Abort 
             reason: crash.0.clone(),
         };
     }
-    if let Some(cap) = e.downcast_ref::<MemoryCapExceeded>() {
+    let limiter = &store.data().limiter;
+    if let Some(requested) = limiter.refused
+        && e.downcast_ref::<Trap>()
+            .is_some_and(|t| *t != Trap::OutOfFuel)
+    {
+        // It trapped after a growth was refused: out of memory.
         return Abort::MemoryLimit {
-            cap: cap.cap,
-            requested: cap.requested,
+            cap: limiter.cap,
+            requested,
         };
     }
     match e.downcast_ref::<Trap>() {

@@ -103,8 +103,14 @@ pub fn plugin_wasm(name: &str) -> PathBuf {
 
 /// Runs `gauntlet test` on a component, silently, and returns the report.
 pub fn test_component(wasm: &Path, scenario: Option<&str>) -> RunReport {
+    test_component_with(wasm, scenario, Limits::default())
+}
+
+/// [`test_component`] with other limits for the plugin (the reference
+/// keeps the default ones).
+pub fn test_component_with(wasm: &Path, scenario: Option<&str>, limits: Limits) -> RunReport {
     let cache = cache();
-    let plugin = plugin::load(&cache, wasm, Limits::default(), true).unwrap();
+    let plugin = plugin::load(&cache, wasm, limits, true).unwrap();
     let reference = plugin::load_reference(&cache, plugin.track, Limits::default()).unwrap();
     let sources = plugin.track.select_scenarios(scenario).unwrap();
     run_suite(&plugin, &reference, &sources, None, &mut Silent).unwrap()
@@ -144,7 +150,12 @@ pub fn passes_everything(plugin: &str, at_least: usize) {
 /// Runs every scenario against a component and asserts that it passes
 /// them all, every check included.
 pub fn component_passes_everything(wasm: &Path, at_least: usize) {
-    let report = test_component(wasm, None);
+    component_passes_everything_with(wasm, at_least, Limits::default());
+}
+
+/// [`component_passes_everything`] with other limits for the plugin.
+pub fn component_passes_everything_with(wasm: &Path, at_least: usize, limits: Limits) {
+    let report = test_component_with(wasm, None, limits);
     assert!(report.scenarios.len() >= at_least);
     for r in &report.scenarios {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);

@@ -12,6 +12,8 @@ const COMPONENT: &str = r#"
     (memory (export "memory") 1)
     (func (export "spin") (loop $l (br $l)))
     (func (export "grow") (result i32) (memory.grow (i32.const 2000)))
+    (func (export "grow-or-abort")
+      (if (i32.eq (memory.grow (i32.const 2000)) (i32.const -1)) (then unreachable)))
     (func (export "boom") unreachable)
     (func (export "noop"))
     (func (export "work") (local $i i32)
@@ -21,6 +23,7 @@ const COMPONENT: &str = r#"
   (core instance $i (instantiate $m))
   (func (export "spin") (canon lift (core func $i "spin")))
   (func (export "grow") (result s32) (canon lift (core func $i "grow")))
+  (func (export "grow-or-abort") (canon lift (core func $i "grow-or-abort")))
   (func (export "boom") (canon lift (core func $i "boom")))
   (func (export "noop") (canon lift (core func $i "noop")))
   (func (export "work") (canon lift (core func $i "work")))
@@ -92,8 +95,9 @@ fn an_endless_loop_runs_out_of_fuel() {
 }
 
 #[test]
-fn growing_past_the_cap_is_a_memory_verdict() {
-    let (_, result) = call("grow");
+fn growing_past_the_cap_is_refused_and_a_trap_after_it_is_a_memory_verdict() {
+    // As a Rust allocator does: a refused growth aborts.
+    let (_, result) = call("grow-or-abort");
     match result {
         Err(Abort::MemoryLimit { cap, requested }) => {
             assert_eq!(cap, 16 << 20);
@@ -101,6 +105,14 @@ fn growing_past_the_cap_is_a_memory_verdict() {
         }
         other => panic!("expected a memory abort, got {other:?}"),
     }
+}
+
+#[test]
+fn a_plugin_that_copes_with_a_refused_growth_goes_on() {
+    // As a garbage-collected runtime does: memory.grow says -1, the plugin
+    // collects and carries on; nothing grew past the cap.
+    let (_, result) = call("grow");
+    assert_eq!(result, Ok(()));
 }
 
 #[test]
