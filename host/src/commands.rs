@@ -4,6 +4,7 @@
 mod bench;
 mod componentize;
 mod diff;
+mod new;
 mod replay;
 mod test;
 mod tracks;
@@ -19,6 +20,7 @@ pub(crate) use self::bench::rate;
 pub use self::bench::{BenchCommand, BenchEntry, BenchReport, BenchScenario};
 pub use self::componentize::ComponentizeCommand;
 pub use self::diff::DiffCommand;
+pub use self::new::NewCommand;
 pub use self::replay::ReplayCommand;
 pub use self::test::TestCommand;
 pub use self::tracks::TracksCommand;
@@ -43,6 +45,7 @@ pub enum Command {
     Diff(DiffCommand),
     Bench(BenchCommand),
     Componentize(ComponentizeCommand),
+    New(NewCommand),
 }
 
 impl Cli {
@@ -55,6 +58,7 @@ impl Cli {
             Command::Diff(c) => c.execute(),
             Command::Bench(c) => c.execute(),
             Command::Componentize(c) => c.execute(),
+            Command::New(c) => c.execute(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod plugin;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod scaffold;
 pub mod scenario;
 pub mod sim;
 pub mod store;

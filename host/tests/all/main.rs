@@ -7,6 +7,7 @@ mod componentize;
 mod determinism;
 mod html;
 mod job_queue_plugins;
+mod new;
 mod other_languages;
 mod payments_plugins;
 mod plugins;
