@@ -6,7 +6,6 @@
 //! adapter, and encode (wit-component).
 
 use wit_component::{ComponentEncoder, StringEncoding};
-use wit_parser::Resolve;
 
 use crate::track::Track;
 
@@ -19,24 +18,6 @@ pub struct Options {
     /// Let the adapter allocate by growing memory, for modules whose
     /// `cabi_realloc` cannot run before their runtime is up (Go's).
     pub realloc_via_memory_grow: bool,
-}
-
-/// The track's world, resolved from its embedded WIT.
-fn world(track: &Track) -> Result<(Resolve, wit_parser::WorldId), String> {
-    let mut resolve = Resolve::default();
-    // Dependencies first: the track's package refers to them.
-    let mut main = None;
-    for (path, text) in track.wit.iter().rev() {
-        let id = resolve
-            .push_str(path, text)
-            .map_err(|e| format!("the embedded WIT {path} does not parse: {e:#}"))?;
-        main = Some(id);
-    }
-    let main = main.ok_or("the track has no WIT")?;
-    let world = resolve
-        .select_world(&[main], Some(track.world))
-        .map_err(|e| format!("no world {}: {e:#}", track.world))?;
-    Ok((resolve, world))
 }
 
 /// Whether a core module carries component-type metadata already.
@@ -68,7 +49,7 @@ fn imports_wasi_p1(module: &[u8]) -> bool {
 pub fn componentize(module: &[u8], track: &Track, options: Options) -> Result<Vec<u8>, String> {
     let mut module = module.to_vec();
     if !has_component_type(&module) {
-        let (resolve, world) = world(track)?;
+        let (resolve, world) = track.resolve()?;
         wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
             .map_err(|e| format!("cannot embed the world {}: {e:#}", track.world))?;
     }

@@ -188,12 +188,9 @@ fn built(toolchains: &Path, key: &str) -> Result<(PathBuf, bool), String> {
 /// The track's WIT written out for a bindings generator.
 fn wit_dir(track: &Track) -> Result<tempfile::TempDir, String> {
     let wit = tempfile::tempdir().map_err(|e| e.to_string())?;
-    for (path, text) in track.wit {
-        let file = wit.path().join(path);
-        std::fs::create_dir_all(file.parent().expect("a file in a directory"))
-            .and_then(|()| std::fs::write(&file, text))
-            .map_err(|e| format!("cannot write the WIT: {e}"))?;
-    }
+    track
+        .write_wit(wit.path())
+        .map_err(|e| format!("cannot write the WIT: {e}"))?;
     Ok(wit)
 }
 

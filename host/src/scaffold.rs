@@ -51,15 +51,7 @@ pub fn write(track: &Track, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     let files = files(track, lang, &dir_name(dir))?;
-    for (path, text) in &files {
-        let file = dir.join(path);
-        std::fs::create_dir_all(file.parent().expect("a file in a directory"))
-            .and_then(|()| std::fs::write(&file, text))
-            .map_err(|source| Error::Write {
-                path: file.clone(),
-                source,
-            })?;
-    }
+    crate::track::write_files(dir, files.iter().map(|(path, text)| (path, text)))?;
     Ok(files.into_iter().map(|(path, _)| path).collect())
 }
 
@@ -124,19 +116,7 @@ struct Contract<'a> {
 
 impl<'a> Contract<'a> {
     fn of(track: &'a Track) -> Result<Self, String> {
-        let mut resolve = Resolve::default();
-        // Dependencies first: the track's package refers to them.
-        let mut main = None;
-        for (path, text) in track.wit.iter().rev() {
-            let id = resolve
-                .push_str(path, text)
-                .map_err(|e| format!("the embedded WIT {path} does not parse: {e:#}"))?;
-            main = Some(id);
-        }
-        let main = main.ok_or("the track has no WIT")?;
-        let world = resolve
-            .select_world(&[main], Some(track.world))
-            .map_err(|e| format!("no world {}: {e:#}", track.world))?;
+        let (resolve, world) = track.resolve()?;
         let interfaces = |items: &Items| -> Result<Vec<_>, String> {
             items
                 .iter()

@@ -13,6 +13,8 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
 use crate::scenario::Source;
 
 mod embedded {
@@ -149,6 +151,55 @@ impl Track {
             }),
         }
     }
+}
+
+impl Track {
+    /// The track's world, resolved from its embedded WIT (for generating
+    /// code from it, or encoding a component of it).
+    pub fn resolve(
+        &self,
+    ) -> std::result::Result<(wit_parser::Resolve, wit_parser::WorldId), String> {
+        let mut resolve = wit_parser::Resolve::default();
+        // Dependencies first: the track's package refers to them.
+        let mut main = None;
+        for (path, text) in self.wit.iter().rev() {
+            let id = resolve
+                .push_str(path, text)
+                .map_err(|e| format!("the embedded WIT {path} does not parse: {e:#}"))?;
+            main = Some(id);
+        }
+        let main = main.ok_or("the track has no WIT")?;
+        let world = resolve
+            .select_world(&[main], Some(self.world))
+            .map_err(|e| format!("no world {}: {e:#}", self.world))?;
+        Ok((resolve, world))
+    }
+
+    /// Writes the track's WIT under `dir` (its package, and `deps/`), as
+    /// bindings generators read it; returns the files written.
+    pub fn write_wit(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        write_files(dir, self.wit.iter().copied())
+    }
+}
+
+/// Writes each (relative path, contents) under `dir`, making directories
+/// as needed; returns the files written.
+pub fn write_files<P: AsRef<Path>, T: AsRef<[u8]>>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (P, T)>,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (path, text) in files {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().expect("a file in a directory"))
+            .and_then(|()| std::fs::write(&file, text))
+            .map_err(|source| Error::Write {
+                path: file.clone(),
+                source,
+            })?;
+        written.push(file);
+    }
+    Ok(written)
 }
 
 /// The names a component exports, for recognising its track and for error

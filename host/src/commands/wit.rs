@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::error::{Error, ExitCode, Result};
+use crate::error::{ExitCode, Result};
 use crate::track::Track;
 
 /// Print a track's WIT, or write it to a directory for a bindings generator
@@ -28,16 +28,7 @@ impl WitCommand {
                 }
             }
             Some(dir) => {
-                for (path, text) in track.wit {
-                    let file = dir.join(path);
-                    let write = |file: &PathBuf| -> std::io::Result<()> {
-                        std::fs::create_dir_all(file.parent().expect("a file in a directory"))?;
-                        std::fs::write(file, text)
-                    };
-                    write(&file).map_err(|source| Error::Write {
-                        path: file.clone(),
-                        source,
-                    })?;
+                for file in track.write_wit(dir)? {
                     println!("wrote {}", file.display());
                 }
             }

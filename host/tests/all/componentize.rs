@@ -5,22 +5,14 @@ use gauntlet::check::Verdict;
 use gauntlet::componentize::{Options, componentize};
 use gauntlet::track::Track;
 use wit_component::dummy_module;
-use wit_parser::{ManglingAndAbi, Resolve};
+use wit_parser::ManglingAndAbi;
 
 use crate::common::{gauntlet, only, test_component};
 
 /// A core module with the track's imports and exports, every export
 /// `unreachable`: what a C or Go build looks like to the encoder.
 fn core_module(track: &str) -> Vec<u8> {
-    let track = Track::named(track).unwrap();
-    let mut resolve = Resolve::default();
-    let mut main = None;
-    for (path, text) in track.wit.iter().rev() {
-        main = Some(resolve.push_str(path, text).unwrap());
-    }
-    let world = resolve
-        .select_world(&[main.unwrap()], Some(track.world))
-        .unwrap();
+    let (resolve, world) = Track::named(track).unwrap().resolve().unwrap();
     dummy_module(&resolve, world, ManglingAndAbi::Standard32)
 }
 

@@ -384,10 +384,12 @@ fn answer_text(
         };
         objects.push(object.to_string());
         if !matches!(bad, Some(ModelFault::Malformed)) && (bad.is_none() || i != victim) {
-            decided.push((id.clone(), decisions[i].deletes()));
+            decided.push((i, id.clone(), decisions[i].deletes()));
         }
     }
-    decided.sort_by_key(|(id, _)| tweets.iter().position(|t| &t.id == id));
+    // In batch order, whatever order the answer took.
+    decided.sort_by_key(|(i, _, _)| *i);
+    let decided = decided.into_iter().map(|(_, id, d)| (id, d)).collect();
     let mut text = format!("[{}]", objects.join(","));
     let victim_id = tweets[victim].id.clone();
     let bad = match bad {
