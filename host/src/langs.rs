@@ -162,6 +162,19 @@ fn toolchain(
     if ready.is_file() {
         return Ok(dir);
     }
+    // One install at a time, across threads and processes (two tests, or
+    // two `gauntlet test` runs, needing the same toolchain): the second
+    // waits for the lock, then finds the install finished.
+    std::fs::create_dir_all(toolchains)
+        .map_err(|e| format!("cannot create {}: {e}", toolchains.display()))?;
+    let lock_path = toolchains.join(format!("{name}.lock"));
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    if ready.is_file() {
+        return Ok(dir);
+    }
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .map_err(|e| format!("cannot remove the unfinished {}: {e}", dir.display()))?;
