@@ -50,16 +50,23 @@ pub fn componentize(module: &[u8], track: &Track, options: Options) -> Result<Ve
     let mut module = module.to_vec();
     if !has_component_type(&module) {
         let (resolve, world) = track.resolve()?;
-        wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
-            .map_err(|e| format!("cannot embed the world {}: {e:#}", track.world))?;
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            StringEncoding::UTF8,
+            false,
+        )
+        .map_err(|e| format!("cannot embed the world {}: {e:#}", track.world))?;
     }
-    let mut encoder = ComponentEncoder::default()
+    let mut encoder = ComponentEncoder::default();
+    encoder
         .module(&module)
         .map_err(|e| format!("{e:#}"))?
         .validate(true)
         .realloc_via_memory_grow(options.realloc_via_memory_grow);
     if imports_wasi_p1(&module) {
-        encoder = encoder
+        encoder
             .adapter(
                 WASI_P1,
                 wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,

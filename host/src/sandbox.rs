@@ -10,10 +10,13 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use serde::Serialize;
-use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::component::{Component, InstancePre, Linker, Resource, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
+use wasmtime_wasi::p2::{
+    DynPollable, OutputStream, Pollable, StreamError, StreamResult, subscribe,
+};
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -81,6 +84,56 @@ impl HostMonotonicClock for WasiMonotonicClock {
     }
     fn now(&self) -> u64 {
         self.0.now_ms().saturating_mul(1_000_000)
+    }
+}
+
+/// A WASI sleep (`wasi:clocks/monotonic-clock` `subscribe-duration` or
+/// `subscribe-instant`, which `nanosleep`, Go's timers and `time.sleep`
+/// come down to): ready as soon as it is waited on, moving the virtual
+/// clock to its deadline, as `gauntlet:harness/clock` `sleep-ms` does. A
+/// sleep never waits in real time, so it can neither hang the host nor
+/// make a run depend on the machine.
+struct VirtualSleep {
+    clock: VirtualClock,
+    /// The deadline, in virtual milliseconds (rounded up).
+    until_ms: u64,
+}
+
+#[async_trait::async_trait]
+impl Pollable for VirtualSleep {
+    async fn ready(&mut self) {
+        if self.clock.now_ms() < self.until_ms {
+            self.clock.set_ms(self.until_ms);
+        }
+    }
+}
+
+impl HostState {
+    fn sleep_until_ns(&mut self, when_ns: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let sleep = self.table.push(VirtualSleep {
+            clock: self.clock.clone(),
+            until_ms: when_ns.div_ceil(1_000_000),
+        })?;
+        subscribe(&mut self.table, sleep)
+    }
+}
+
+impl monotonic_clock::Host for HostState {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(self.clock.now_ms().saturating_mul(1_000_000))
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        Ok(1_000_000)
+    }
+
+    fn subscribe_instant(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.sleep_until_ns(when)
+    }
+
+    fn subscribe_duration(&mut self, duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let now = self.clock.now_ms().saturating_mul(1_000_000);
+        self.sleep_until_ns(now.saturating_add(duration))
     }
 }
 
@@ -489,6 +542,11 @@ pub struct Sandbox {
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    // WASI sleeps in virtual time (see `VirtualSleep`), in place of
+    // wasmtime-wasi's, which wait on a real timer.
+    linker.allow_shadowing(true);
+    monotonic_clock::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+    linker.allow_shadowing(false);
     harness::clock::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     harness::log::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     harness::store::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
