@@ -16,8 +16,8 @@ use crate::engine::{ComponentCache, default_cache_dir, new_engine};
 use crate::error::{ExitCode, Result};
 use crate::sandbox::Limits;
 
-pub(crate) use self::bench::rate;
 pub use self::bench::{BenchCommand, BenchEntry, BenchReport, BenchScenario};
+pub(crate) use self::bench::{fuel_note, rate};
 pub use self::componentize::ComponentizeCommand;
 pub use self::diff::DiffCommand;
 pub use self::new::NewCommand;

@@ -286,7 +286,9 @@ pub fn bench_page(report: &BenchReport) -> String {
             }
         }
         p.muted {
-            "ops/s are wall-clock figures of the machine the bench ran on; fuel per operation is deterministic: it ranks the same on every machine (an interpreted plugin's fuel counts its interpreter)."
+            "ops/s are wall-clock figures of the machine the bench ran on. "
+            (crate::commands::fuel_note(&report.scenarios.iter().flat_map(|s| s.entries.iter().cloned()).collect::<Vec<_>>()))
+            "."
         }
         @for (i, s) in report.scenarios.iter().enumerate() {
             (bench_section(i, s))
@@ -1218,6 +1220,7 @@ fn bench_section(index: usize, s: &BenchScenario) -> Markup {
                 thead { tr {
                     th { "rank" }
                     th { "plugin" }
+                    th { "language" }
                     th.num { "ops/s" }
                     th.num { "min–max" }
                     th.num { "fuel/op" }
@@ -1237,6 +1240,7 @@ fn bench_section(index: usize, s: &BenchScenario) -> Markup {
                                     span.sub { "✗ not ranked: fails " (e.failed_checks.join(", ")) }
                                 }
                             }
+                            td { (e.language.unwrap_or("?")) }
                             td.num { (rate(e.ops_per_sec_median)) }
                             td.num { (rate(e.ops_per_sec_min)) "–" (rate(e.ops_per_sec_max)) }
                             td.num { (grouped(e.fuel_per_operation)) }
@@ -1600,6 +1604,7 @@ mod tests {
         let entry = |reference: bool, correct: bool, median: f64| BenchEntry {
             plugin: HOSTILE.to_string(),
             sha256: "ef".repeat(32),
+            language: Some("Python"),
             reference,
             correct,
             failed_checks: if correct {

@@ -377,10 +377,9 @@ fn scratch() -> Result<tempfile::TempDir, String> {
 fn write_bindings(
     track: &Track,
     lang: BindingsLang,
-    stubs: bool,
     dir: &Path,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let files = bindgen::generate(track, lang, stubs)?;
+    let files = bindgen::generate(track, lang)?;
     crate::track::write_files(dir, files.iter().map(|(path, bytes)| (path, bytes)))
         .map_err(|e| e.to_string())?;
     Ok(files)
@@ -428,7 +427,7 @@ fn build_c(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<
     })?;
     let scratch = scratch()?;
     let generated = scratch.path().join("bindings");
-    let bindings = write_bindings(track, BindingsLang::C, false, &generated)?;
+    let bindings = write_bindings(track, BindingsLang::C, &generated)?;
     if !quiet {
         eprintln!("building {} with zig cc {ZIG}", dir.display());
     }
@@ -474,7 +473,7 @@ fn zig_cc(venv: &Path) -> Command {
 
 /// The first line of the Go stubs wit-bindgen writes in the package of an
 /// exported interface, which a plugin's own files replace.
-const GO_STUB_HEADER: &str = "// The exported functions below are stubs";
+pub(crate) const GO_STUB_HEADER: &str = "// The exported functions below are stubs";
 
 /// Go's build of the track's Go bindings with every `.go` file of `dir` in
 /// the package of the exported interface, for `wasip1` as a reactor
@@ -491,7 +490,7 @@ fn build_go(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result
     })?;
     let scratch = scratch()?;
     let module_dir = scratch.path().join("wit_component");
-    let bindings = write_bindings(track, BindingsLang::Go, true, &module_dir)?;
+    let bindings = write_bindings(track, BindingsLang::Go, &module_dir)?;
     let package = export_package(&bindings)?;
     let package_dir = module_dir.join(&package);
     std::fs::remove_file(package_dir.join("wit_bindings.go"))
@@ -554,4 +553,56 @@ fn go_command(venv: &Path) -> Command {
         .env("GOENV", "off")
         .env("GOFLAGS", "-mod=mod");
     cmd
+}
+
+/// The language a component was written in, as far as its `producers`
+/// sections tell (every toolchain gauntlet builds with leaves one): for
+/// `gauntlet bench`, whose fuel figures compare only like with like (an
+/// interpreter inside the component counts in its fuel).
+pub fn language_of(component: &[u8]) -> Option<&'static str> {
+    // (field, name) of every producers entry, in every nested module; and
+    // whether a module imports from CPython's shared library, which
+    // componentize-py links in (and which leaves no producers entry).
+    let mut producers: Vec<(String, String)> = Vec::new();
+    let mut links_libpython = false;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload {
+            Ok(wasmparser::Payload::CustomSection(section)) => {
+                let wasmparser::KnownCustom::Producers(reader) = section.as_known() else {
+                    continue;
+                };
+                for field in reader.into_iter().flatten() {
+                    for value in field.values.into_iter().flatten() {
+                        producers.push((field.name.to_string(), value.name.to_string()));
+                    }
+                }
+            }
+            Ok(wasmparser::Payload::ImportSection(imports)) => {
+                links_libpython |= imports
+                    .into_imports()
+                    .flatten()
+                    .any(|i| i.module.starts_with("libpython"));
+            }
+            _ => {}
+        }
+    }
+    let has = |field: &str, test: &dyn Fn(&str) -> bool| {
+        producers.iter().any(|(f, v)| f == field && test(v))
+    };
+    // Most specific first: a JavaScript or Python component carries its
+    // engine (C, C++, Rust), and the WASI adapter of every C or Go one is
+    // Rust.
+    if has("language", &|v| v == "JavaScript") || has("processed-by", &|v| v == "ComponentizeJS") {
+        Some("JavaScript")
+    } else if links_libpython {
+        Some("Python")
+    } else if has("processed-by", &|v| v == "Go cmd/compile") {
+        Some("Go")
+    } else if has("processed-by", &|v| v == "wit-bindgen-rust") {
+        Some("Rust")
+    } else if has("processed-by", &|v| v == "wit-bindgen-c") {
+        Some("C")
+    } else {
+        None
+    }
 }

@@ -23,6 +23,9 @@ pub struct Plugin {
     pub sandbox: Sandbox,
     pub compiled: CompileSource,
     pub compile_time: std::time::Duration,
+    /// The language it was written in, as its `producers` sections tell
+    /// (`langs::language_of`), if they do.
+    pub language: Option<&'static str>,
 }
 
 const COMPONENT_LAYER: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
@@ -108,6 +111,7 @@ pub fn load(cache: &ComponentCache, path: &Path, limits: Limits, quiet: bool) ->
         sandbox,
         compiled,
         compile_time,
+        language: crate::langs::language_of(&bytes),
     })
 }
 
@@ -131,6 +135,7 @@ pub fn load_reference(
         sandbox,
         compiled,
         compile_time,
+        language: crate::langs::language_of(track.reference),
     })
 }
 

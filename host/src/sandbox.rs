@@ -97,13 +97,18 @@ struct VirtualSleep {
     clock: VirtualClock,
     /// The deadline, in virtual milliseconds (rounded up).
     until_ms: u64,
+    /// The instance's sleep total (`HostState::slept_ms`).
+    slept_ms: Arc<AtomicU64>,
 }
 
 #[async_trait::async_trait]
 impl Pollable for VirtualSleep {
     async fn ready(&mut self) {
-        if self.clock.now_ms() < self.until_ms {
+        let now = self.clock.now_ms();
+        if now < self.until_ms {
             self.clock.set_ms(self.until_ms);
+            self.slept_ms
+                .fetch_add(self.until_ms - now, Ordering::Relaxed);
         }
     }
 }
@@ -113,6 +118,7 @@ impl HostState {
         let sleep = self.table.push(VirtualSleep {
             clock: self.clock.clone(),
             until_ms: when_ns.div_ceil(1_000_000),
+            slept_ms: self.slept_ms.clone(),
         })?;
         subscribe(&mut self.table, sleep)
     }
@@ -318,8 +324,8 @@ pub struct HostState {
     table: ResourceTable,
     limiter: MemoryCap,
     clock: VirtualClock,
-    /// Virtual time the plugin spent in `sleep-ms`.
-    slept_ms: u64,
+    /// Virtual time the plugin spent asleep (`sleep-ms`, or WASI's clocks).
+    slept_ms: Arc<AtomicU64>,
     log: Arc<Mutex<OutputLog>>,
 }
 
@@ -339,7 +345,7 @@ impl harness::clock::Host for HostState {
 
     async fn sleep_ms(&mut self, ms: u64) -> wasmtime::Result<()> {
         self.clock.set_ms(self.clock.now_ms().saturating_add(ms));
-        self.slept_ms = self.slept_ms.saturating_add(ms);
+        self.slept_ms.fetch_add(ms, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -641,7 +647,7 @@ impl Sandbox {
                 refused: None,
             },
             clock: clock.clone(),
-            slept_ms: 0,
+            slept_ms: Arc::default(),
             log,
         };
         let mut store = Store::new(self.pre.engine(), state);
@@ -775,7 +781,7 @@ pub fn peak_memory(store: &Store<HostState>) -> usize {
 
 /// The virtual time an instance has spent sleeping so far.
 pub fn slept_ms(store: &Store<HostState>) -> u64 {
-    store.data().slept_ms
+    store.data().slept_ms.load(Ordering::Relaxed)
 }
 
 /// The output an instance has produced so far.

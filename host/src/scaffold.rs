@@ -1,10 +1,13 @@
-//! `gauntlet new`: a starter plugin for a track, in Rust, Python or
-//! JavaScript, that builds into a component of the track's world and loads
-//! in gauntlet as it is (every function a stub that traps).
+//! `gauntlet new`: a starter plugin for a track, in Rust, Python,
+//! JavaScript, C or Go, that builds into a component of the track's world
+//! and loads in gauntlet as it is (every function a stub that traps).
 //!
 //! The stubs are generated from the track's WIT (wit-parser), never written
 //! per track: every exported function with its parameters, its types as the
-//! language's bindings name them, and its doc comment.
+//! language's bindings name them, and its doc comment. The C and Go stubs
+//! come from the bindings themselves (`native`).
+
+mod native;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -29,6 +32,12 @@ pub enum Lang {
     Python,
     /// `app.js`, built by gauntlet with ComponentizeJS.
     Js,
+    /// `<interface>.c`, built by gauntlet with `zig cc` and the track's C
+    /// bindings.
+    C,
+    /// `<interface>.go`, built by gauntlet with Go and the track's Go
+    /// bindings.
+    Go,
 }
 
 /// The wit-bindgen a Rust starter depends on: the version the example
@@ -81,7 +90,7 @@ pub fn files(track: &Track, lang: Lang, name: &str) -> Result<Vec<(PathBuf, Stri
             files.push(("README.md".into(), readme_rust(track, &contract, &package)));
         }
         Lang::Python => {
-            files.push((MANIFEST.into(), manifest(track, "python", "app.py")));
+            files.push((MANIFEST.into(), manifest(track, "python", Some("app.py"))));
             files.push(("app.py".into(), contract.python_app()?));
             files.push((
                 ".gitignore".into(),
@@ -91,13 +100,42 @@ pub fn files(track: &Track, lang: Lang, name: &str) -> Result<Vec<(PathBuf, Stri
             files.push(("README.md".into(), readme_python(track, &contract)));
         }
         Lang::Js => {
-            files.push((MANIFEST.into(), manifest(track, "js", "app.js")));
+            files.push((MANIFEST.into(), manifest(track, "js", Some("app.js"))));
             files.push(("app.js".into(), contract.js_app()?));
             files.push((
                 ".gitignore".into(),
                 "# Outputs of a build by hand.\n*.wasm\nnode_modules/\n".into(),
             ));
             files.push(("README.md".into(), readme_js(track, &contract)));
+        }
+        Lang::C => {
+            let source = native::source_name(&contract, "c");
+            files.push((MANIFEST.into(), manifest(track, "c", None)));
+            let stubs = native::c_source(&contract).map_err(Error::Internal)?;
+            files.push((source.clone().into(), stubs));
+            files.push((
+                ".gitignore".into(),
+                "# Outputs of a build by hand (see README.md).\n*.wasm\n/bindings/\n".into(),
+            ));
+            files.push((
+                "README.md".into(),
+                native::readme_c(track, &contract, &source),
+            ));
+        }
+        Lang::Go => {
+            let source = native::source_name(&contract, "go");
+            files.push((MANIFEST.into(), manifest(track, "go", None)));
+            let stubs = native::go_source(&contract).map_err(Error::Internal)?;
+            files.push((source.clone().into(), stubs));
+            files.push((
+                ".gitignore".into(),
+                "# Outputs of a build by hand (see README.md).\n*.wasm\n/build/\n/bindings/\n"
+                    .into(),
+            ));
+            files.push((
+                "README.md".into(),
+                native::readme_go(track, &contract, &source),
+            ));
         }
     }
     Ok(files)
@@ -1031,10 +1069,13 @@ wit-bindgen = {{ version = "{WIT_BINDGEN}", default-features = false, features =
     )
 }
 
-fn manifest(track: &Track, lang: &str, main: &str) -> String {
+fn manifest(track: &Track, lang: &str, main: Option<&str>) -> String {
+    let main = main
+        .map(|main| format!("main = \"{main}\"\n"))
+        .unwrap_or_default();
     format!(
         "# Read by gauntlet, which builds this directory itself: `gauntlet test .`\n\
-         track = \"{}\"\nlang = \"{lang}\"\nmain = \"{main}\"\n",
+         track = \"{}\"\nlang = \"{lang}\"\n{main}",
         track.name
     )
 }

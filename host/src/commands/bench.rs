@@ -50,6 +50,9 @@ const WORKLOAD_UNITS: u64 = 10_000;
 pub struct BenchEntry {
     pub plugin: String,
     pub sha256: String,
+    /// The language it was written in, if its component says
+    /// (`langs::language_of`).
+    pub language: Option<&'static str>,
     pub reference: bool,
     /// Whether every check held on the first run.
     pub correct: bool,
@@ -346,6 +349,7 @@ fn entry(
     BenchEntry {
         plugin: plugin.path.display().to_string(),
         sha256: plugin.sha256.clone(),
+        language: plugin.language,
         reference,
         correct: failed.is_empty(),
         failed_checks: failed,
@@ -393,9 +397,10 @@ fn print_table(result: &BenchScenario) {
     );
     let waits = result.entries.iter().any(|e| e.waited_ms.is_some());
     anstream::println!(
-        "  {:<4} {:<44} {:>9} {:>17} {:>10} {:>7} {:>9} {:>10}{}",
+        "  {:<4} {:<44} {:<10} {:>9} {:>17} {:>10} {:>7} {:>9} {:>10}{}",
         "rank",
         "plugin",
+        "language",
         "ops/s",
         "min-max",
         "fuel/op",
@@ -418,9 +423,10 @@ fn print_table(result: &BenchScenario) {
         };
         let name: String = e.name().chars().take(44).collect();
         let line = format!(
-            "  {:<4} {:<44} {:>9} {:>17} {:>10} {:>6.2}x {:>9} {:>10}{}",
+            "  {:<4} {:<44} {:<10} {:>9} {:>17} {:>10} {:>6.2}x {:>9} {:>10}{}",
             place,
             name,
+            e.language.unwrap_or("?"),
             rate(e.ops_per_sec_median),
             format!("{}-{}", rate(e.ops_per_sec_min), rate(e.ops_per_sec_max)),
             e.fuel_per_operation,
@@ -462,7 +468,37 @@ fn print_table(result: &BenchScenario) {
         detail.push_str(&format!("fuel per call: {}", kinds.join(", ")));
         anstream::println!("  {:<4} {:<44} {detail}", "", e.name());
     }
-    anstream::println!(
-        "  (fuel/op is deterministic: it ranks the same on every machine; an interpreted plugin's fuel counts its interpreter)"
-    );
+    anstream::println!("  ({})", fuel_note(&result.entries));
+}
+
+/// Languages whose components carry an interpreter (or a JIT-less engine)
+/// that runs the plugin's code: every instruction of it is in their fuel.
+const INTERPRETED: &[&str] = &["Python", "JavaScript"];
+
+/// What fuel per operation means across the entries' languages, for the
+/// text and HTML reports.
+pub(crate) fn fuel_note(entries: &[BenchEntry]) -> String {
+    let mut note = "fuel/op is deterministic: it ranks the same on every machine. It counts every \
+                    WebAssembly instruction the component runs, its language's runtime included"
+        .to_string();
+    let interpreted: Vec<String> = entries
+        .iter()
+        .filter(|e| e.language.is_some_and(|l| INTERPRETED.contains(&l)))
+        .map(|e| format!("{} ({})", e.name(), e.language.unwrap_or_default()))
+        .collect();
+    if interpreted.is_empty() {
+        note.push_str(" (a garbage collector's work, say)");
+    } else {
+        let (verb, their) = if interpreted.len() == 1 {
+            ("runs", "its")
+        } else {
+            ("run", "their")
+        };
+        note.push_str(&format!(
+            ": {} {verb} an interpreter inside the component, whose work is in {their} fuel, so \
+             compare {their} fuel only with plugins in the same language ({their} ops/s with any)",
+            interpreted.join(", "),
+        ));
+    }
+    note
 }

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::error::{Error, ExitCode, Result};
+use crate::error::{ExitCode, Result};
 use crate::scaffold::{self, Lang};
 use crate::track::Track;
 
@@ -29,9 +29,11 @@ pub enum NewLang {
     Python,
     /// `app.js`, built by gauntlet with ComponentizeJS.
     Js,
-    /// Not yet.
+    /// `<interface>.c`, built by gauntlet with `zig cc` (installed from
+    /// PyPI) and the track's C bindings.
     C,
-    /// Not yet.
+    /// `<interface>.go`, built by gauntlet with Go (installed from PyPI)
+    /// and the track's Go bindings.
     Go,
 }
 
@@ -42,18 +44,8 @@ impl NewCommand {
             NewLang::Rust => Lang::Rust,
             NewLang::Python => Lang::Python,
             NewLang::Js => Lang::Js,
-            NewLang::C | NewLang::Go => {
-                let (name, build) = match self.lang {
-                    NewLang::C => ("C", "wit-bindgen c and wasi-sdk"),
-                    _ => ("Go", "TinyGo and wit-bindgen-go"),
-                };
-                return Err(Error::Usage(format!(
-                    "not yet: `gauntlet new` has no {name} starter; write the contract with \
-                     `gauntlet wit {} --out wit`, build a core module ({build}) and make a \
-                     component of it with `gauntlet componentize`",
-                    track.name
-                )));
-            }
+            NewLang::C => Lang::C,
+            NewLang::Go => Lang::Go,
         };
         let files = scaffold::write(track, lang, &self.dir)?;
         println!(
@@ -64,6 +56,8 @@ impl NewCommand {
                 Lang::Rust => "Rust",
                 Lang::Python => "Python",
                 Lang::Js => "JavaScript",
+                Lang::C => "C",
+                Lang::Go => "Go",
             }
         );
         for file in &files {

@@ -25,8 +25,9 @@ pub struct WitCommand {
 pub enum Bindings {
     /// `<world>.h` and `<world>.c`, as `wit-bindgen c` writes them.
     C,
-    /// A Go module, as `wit-bindgen go` writes it, with the runtime
-    /// package it imports.
+    /// A Go module, as `wit-bindgen go --generate-stubs` writes it (the
+    /// exported functions stubs that panic), with the runtime package it
+    /// imports.
     Go,
 }
 
@@ -38,8 +39,7 @@ impl WitCommand {
                 Bindings::C => BindingsLang::C,
                 Bindings::Go => BindingsLang::Go,
             };
-            let files = bindgen::generate(track, lang, std::env::var_os("STUBS").is_some())
-                .map_err(Error::Usage)?;
+            let files = bindgen::generate(track, lang).map_err(Error::Usage)?;
             for file in crate::track::write_files(dir, files.iter().map(|(p, b)| (p, b)))? {
                 println!("wrote {}", file.display());
             }

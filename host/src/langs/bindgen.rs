@@ -73,14 +73,10 @@ const GO_PKG: &[(&str, &str)] = &[
 pub const GO_PKG_DIR: &str = "wit-pkg";
 
 /// The bindings of `track` in `lang`: (path, contents), in path order.
-/// With `stubs`, the Go bindings also have the exported functions as stubs
-/// that panic, in the package of each exported interface (the file a
-/// learner fills in).
-pub fn generate(
-    track: &Track,
-    lang: BindingsLang,
-    stubs: bool,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+/// The Go bindings have the exported functions as stubs that panic, in the
+/// package of each exported interface (where a plugin's own files go, in
+/// their place), so that they build as they are.
+pub fn generate(track: &Track, lang: BindingsLang) -> Result<Vec<(String, Vec<u8>)>, String> {
     let (mut resolve, world) = track.resolve()?;
     let mut generator = match lang {
         // With `<world>_component_type.o`, which carries the world into the
@@ -89,7 +85,7 @@ pub fn generate(
         BindingsLang::Go => wit_bindgen_go::Opts {
             format: wit_bindgen_go::Format::False,
             quiet: true,
-            generate_stubs: stubs,
+            generate_stubs: true,
             ..Default::default()
         }
         .build(),

@@ -1,6 +1,6 @@
-//! `gauntlet new`: the starter of every track builds (Rust) into a component
-//! that loads as that track and traps in its stubs; the Python and
-//! JavaScript starters of two tracks likewise, built by gauntlet's own
+//! `gauntlet new`: the starter of every track builds (Rust, C and Go) into
+//! a component that loads as that track and traps in its stubs; the Python
+//! and JavaScript starters of two tracks likewise, built by gauntlet's own
 //! toolchains (`target/toolchains`, as in `other_languages.rs`); bad input
 //! is refused in one line.
 
@@ -66,7 +66,7 @@ fn rust_starter_builds_and_traps(track: &str) {
     loads_and_traps(&artifacts[&manifest], track);
 }
 
-/// A Python or JavaScript starter, built by gauntlet.
+/// A Python, JavaScript, C or Go starter, built by gauntlet.
 fn starter_builds_and_traps(track: &str, lang: &str) {
     let (_tmp, dir) = new(track, lang);
     let toolchains = root().join("target").join("toolchains");
@@ -98,6 +98,56 @@ fn rust_starter_of_traced_builds_and_traps() {
 #[test]
 fn rust_starter_of_tweet_audit_builds_and_traps() {
     rust_starter_builds_and_traps("tweet-audit");
+}
+
+#[test]
+fn c_starter_of_rate_limiter_builds_and_traps() {
+    starter_builds_and_traps("rate-limiter", "c");
+}
+
+#[test]
+fn c_starter_of_payment_gateway_builds_and_traps() {
+    starter_builds_and_traps("payment-gateway", "c");
+}
+
+#[test]
+fn c_starter_of_job_queue_builds_and_traps() {
+    starter_builds_and_traps("job-queue", "c");
+}
+
+#[test]
+fn c_starter_of_traced_builds_and_traps() {
+    starter_builds_and_traps("traced", "c");
+}
+
+#[test]
+fn c_starter_of_tweet_audit_builds_and_traps() {
+    starter_builds_and_traps("tweet-audit", "c");
+}
+
+#[test]
+fn go_starter_of_rate_limiter_builds_and_traps() {
+    starter_builds_and_traps("rate-limiter", "go");
+}
+
+#[test]
+fn go_starter_of_payment_gateway_builds_and_traps() {
+    starter_builds_and_traps("payment-gateway", "go");
+}
+
+#[test]
+fn go_starter_of_job_queue_builds_and_traps() {
+    starter_builds_and_traps("job-queue", "go");
+}
+
+#[test]
+fn go_starter_of_traced_builds_and_traps() {
+    starter_builds_and_traps("traced", "go");
+}
+
+#[test]
+fn go_starter_of_tweet_audit_builds_and_traps() {
+    starter_builds_and_traps("tweet-audit", "go");
 }
 
 #[test]
@@ -147,12 +197,23 @@ fn new_refuses_a_directory_that_is_not_empty() {
     assert_eq!(left.len(), 1, "it wrote into the directory");
 }
 
+/// An unknown `--lang` is clap's usage error: exit 2, the error on its
+/// first line (then clap's list of the languages).
 #[test]
-fn new_in_c_or_go_is_not_yet_there() {
+fn new_refuses_an_unknown_language() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("x");
-    refuses(&["rate-limiter", "--lang", "go"], &dir, "not yet:");
-    refuses(&["rate-limiter", "--lang", "c"], &dir, "not yet:");
+    let out = gauntlet()
+        .args(["new", "rate-limiter"])
+        .arg(&dir)
+        .args(["--lang", "cobol"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.contains("invalid value 'cobol'"), "{stderr}");
+    assert!(stderr.contains("rust, python, js, c, go"), "{stderr}");
     assert!(!dir.exists());
 }
 

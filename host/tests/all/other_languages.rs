@@ -11,7 +11,9 @@ use gauntlet::langs;
 
 use gauntlet::sandbox::Limits;
 
-use crate::common::{component_passes_everything, component_passes_everything_with, root};
+use crate::common::{
+    component_passes_everything, component_passes_everything_with, plugin_wasm, root,
+};
 
 /// Every `plugins/<track>/<dir>` with a `gauntlet.toml`, built once (one
 /// after the other: a toolchain is installed by the first that needs it).
@@ -83,6 +85,49 @@ fn javascript_rate_limiter_passes_every_scenario_with_room_for_its_engine() {
         ..Limits::default()
     };
     component_passes_everything_with(&wasm("rate-limiter/js-naive"), 19, limits);
+}
+
+#[test]
+fn c_rate_limiter_passes_every_scenario() {
+    component_passes_everything(&wasm("rate-limiter/c-naive"), 19);
+}
+
+#[test]
+fn c_payment_gateway_passes_every_scenario() {
+    component_passes_everything(&wasm("payment-gateway/c-naive"), 16);
+}
+
+#[test]
+fn go_rate_limiter_passes_every_scenario() {
+    component_passes_everything(&wasm("rate-limiter/go-naive"), 19);
+}
+
+#[test]
+fn go_payment_gateway_passes_every_scenario() {
+    component_passes_everything(&wasm("payment-gateway/go-naive"), 16);
+}
+
+/// `gauntlet bench` names each plugin's language (its fuel counts its
+/// language's runtime, an interpreter's included): read off the component.
+#[test]
+fn each_component_tells_its_language() {
+    let language = |wasm: &std::path::Path| langs::language_of(&std::fs::read(wasm).unwrap());
+    for (dir, expected) in [
+        ("python-naive", "Python"),
+        ("js-naive", "JavaScript"),
+        ("c-naive", "C"),
+        ("go-naive", "Go"),
+    ] {
+        for track in ["rate-limiter", "payment-gateway"] {
+            let name = format!("{track}/{dir}");
+            assert_eq!(language(&wasm(&name)), Some(expected), "{name}");
+        }
+    }
+    assert_eq!(language(&plugin_wasm("rate-limiter/naive")), Some("Rust"));
+    let reference = gauntlet::track::Track::named("rate-limiter")
+        .unwrap()
+        .reference;
+    assert_eq!(langs::language_of(reference), Some("Rust"));
 }
 
 #[test]

@@ -216,3 +216,76 @@ fn the_harness_clock_reads_and_sleeps_in_virtual_time() {
     assert_eq!(slept, 1_500);
     assert_eq!(clock.now_ms(), 2_500);
 }
+
+/// A WASI sleep (what `nanosleep`, Go's timers and `time.sleep` come down
+/// to: `subscribe-duration`, then `block`) is ready at once and moves the
+/// virtual clock to its deadline, rounded up to the millisecond: an hour's
+/// sleep neither waits nor reads the machine's clock.
+#[test]
+fn a_wasi_sleep_moves_the_virtual_clock_and_does_not_wait() {
+    let wat = r#"
+    (component
+      (import "wasi:io/poll@0.2.0" (instance $poll
+        (export "pollable" (type (sub resource)))
+        (export "[method]pollable.block" (func (param "self" (borrow 0))))))
+      (alias export $poll "pollable" (type $pollable))
+      (import "wasi:clocks/monotonic-clock@0.2.0" (instance $clock
+        (alias outer 1 $pollable (type $p))
+        (export "pollable" (type $pe (eq $p)))
+        (export "now" (func (result u64)))
+        (export "subscribe-duration" (func (param "when" u64) (result (own $pe))))))
+      (core func $now (canon lower (func $clock "now")))
+      (core func $subscribe (canon lower (func $clock "subscribe-duration")))
+      (core func $block (canon lower (func $poll "[method]pollable.block")))
+      (core func $drop (canon resource.drop $pollable))
+      (core module $m
+        (import "h" "now" (func $now (result i64)))
+        (import "h" "subscribe" (func $subscribe (param i64) (result i32)))
+        (import "h" "block" (func $block (param i32)))
+        (import "h" "drop" (func $drop (param i32)))
+        (func (export "run") (result i64) (local $p i32)
+          ;; An hour and half a millisecond.
+          (local.set $p (call $subscribe (i64.const 3600000500000)))
+          (call $block (local.get $p))
+          (call $drop (local.get $p))
+          (call $now)))
+      (core instance $i (instantiate $m
+        (with "h" (instance
+          (export "now" (func $now)) (export "subscribe" (func $subscribe))
+          (export "block" (func $block)) (export "drop" (func $drop))))))
+      (func (export "run") (result u64) (canon lift (core func $i "run"))))
+    "#;
+    let bytes = wat::parse_str(wat).unwrap();
+    let cache = ComponentCache::new(new_engine(), None);
+    let (component, _) = cache
+        .load(
+            std::path::Path::new("sleep.wat"),
+            &bytes,
+            &sha256_hex(&bytes),
+        )
+        .unwrap();
+    let linker = sandbox::linker(cache.engine()).unwrap();
+    let sandbox = Sandbox::new(&linker, &component, Limits::default()).unwrap();
+    let clock = VirtualClock::default();
+    clock.set_ms(1_000);
+    // Without a timer in the runtime: a real sleep would panic in it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (now_ns, slept) = rt.block_on(async {
+        let mut store = sandbox.new_store(&SeedTree::new(1), &clock);
+        let instance = sandbox
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .await
+            .unwrap();
+        let run = instance
+            .get_typed_func::<(), (u64,)>(&mut store, "run")
+            .unwrap();
+        let (now,) = run.call_async(&mut store, ()).await.unwrap();
+        (now, sandbox::slept_ms(&store))
+    });
+    assert_eq!(clock.now_ms(), 1_000 + 3_600_001);
+    assert_eq!(now_ns, (1_000 + 3_600_001) * 1_000_000);
+    assert_eq!(slept, 3_600_001);
+}
