@@ -9,6 +9,11 @@ use wit_component::{ComponentEncoder, StringEncoding};
 
 use crate::track::Track;
 
+/// The versions of what makes the component (part of a build's key in
+/// `langs`): wit-component's, and the WASI adapter's (wasmtime's).
+pub const WIT_COMPONENT: &str = "0.262";
+pub const WASI_ADAPTER: &str = "48";
+
 /// The name the module imports WASI preview 1 under.
 const WASI_P1: &str = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME;
 

@@ -373,16 +373,37 @@ fn scratch() -> Result<tempfile::TempDir, String> {
     tempfile::tempdir().map_err(|e| format!("cannot make a build directory: {e}"))
 }
 
-/// Writes the track's bindings in `lang` under `dir`.
-fn write_bindings(
+/// The track's bindings in `lang`, and what decides a build with them
+/// beside the sources: the toolchain, the build's flags (`recipe`), the
+/// bindings themselves (so that a new generator or runtime package
+/// rebuilds) and the componentize step's versions.
+fn bindings_and_recipe(
     track: &Track,
     lang: BindingsLang,
-    dir: &Path,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+    toolchain: &str,
+    flags: &str,
+) -> Result<(Vec<(String, Vec<u8>)>, String), String> {
     let files = bindgen::generate(track, lang)?;
+    let mut hasher = Sha256::new();
+    for (path, bytes) in &files {
+        hasher.update(path.as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    let recipe = format!(
+        "{toolchain} {flags}; bindings {}; componentize with wit-component {}, WASI adapter {}",
+        hex::encode(hasher.finalize()),
+        crate::componentize::WIT_COMPONENT,
+        crate::componentize::WASI_ADAPTER,
+    );
+    Ok((files, recipe))
+}
+
+/// Writes `files` under `dir`.
+fn write_bindings(files: &[(String, Vec<u8>)], dir: &Path) -> Result<(), String> {
     crate::track::write_files(dir, files.iter().map(|(path, bytes)| (path, bytes)))
-        .map_err(|e| e.to_string())?;
-    Ok(files)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Makes the component of `track` from the core module `module`, into
@@ -407,7 +428,9 @@ fn componentize_into(
 /// `wasm32-wasi` as a reactor; then [`crate::componentize`].
 fn build_c(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<PathBuf, String> {
     let version = format!("ziglang-{ZIG}");
-    let key = build_key(dir, &["c", "h"], &version, track)?;
+    let (bindings, recipe) =
+        bindings_and_recipe(track, BindingsLang::C, &version, &ZIG_CC_FLAGS.join(" "))?;
+    let key = build_key(dir, &["c", "h"], &recipe, track)?;
     let (out, done) = built(toolchains, &key)?;
     if done {
         return Ok(out);
@@ -427,7 +450,7 @@ fn build_c(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<
     })?;
     let scratch = scratch()?;
     let generated = scratch.path().join("bindings");
-    let bindings = write_bindings(track, BindingsLang::C, &generated)?;
+    write_bindings(&bindings, &generated)?;
     if !quiet {
         eprintln!("building {} with zig cc {ZIG}", dir.display());
     }
@@ -453,21 +476,19 @@ fn build_c(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<
     componentize_into(&module, track, Default::default(), &out)
 }
 
-/// `zig cc` for a reactor module of `wasm32-wasi`, optimised and stripped,
-/// with its caches in the toolchain's directory.
+/// `zig cc`'s flags: a reactor module of `wasm32-wasi`, optimised and
+/// stripped.
+const ZIG_CC_FLAGS: &[&str] = &["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-s"];
+
+/// `zig cc` with [`ZIG_CC_FLAGS`] and its caches in the toolchain's
+/// directory.
 fn zig_cc(venv: &Path) -> Command {
     let mut cmd = Command::new(venv.join("bin").join("python"));
     let cache = venv.join("zig-cache");
-    cmd.args([
-        "-m",
-        "ziglang",
-        "cc",
-        "--target=wasm32-wasi",
-        "-mexec-model=reactor",
-    ])
-    .args(["-O2", "-s"])
-    .env("ZIG_GLOBAL_CACHE_DIR", &cache)
-    .env("ZIG_LOCAL_CACHE_DIR", &cache);
+    cmd.args(["-m", "ziglang", "cc"])
+        .args(ZIG_CC_FLAGS)
+        .env("ZIG_GLOBAL_CACHE_DIR", &cache)
+        .env("ZIG_LOCAL_CACHE_DIR", &cache);
     cmd
 }
 
@@ -475,12 +496,24 @@ fn zig_cc(venv: &Path) -> Command {
 /// exported interface, which a plugin's own files replace.
 pub(crate) const GO_STUB_HEADER: &str = "// The exported functions below are stubs";
 
+/// `go build`'s flags: a reactor (`c-shared`), stripped, with paths
+/// relative to the module (a panic's trace says `limiter.go`, and the
+/// build is reproducible); the runtime package of the bindings links to
+/// `runtime.sbrk`, which `-checklinkname=0` allows.
+const GO_BUILD_FLAGS: &[&str] = &[
+    "-buildmode=c-shared",
+    "-trimpath",
+    "-ldflags=-s -checklinkname=0",
+];
+
 /// Go's build of the track's Go bindings with every `.go` file of `dir` in
 /// the package of the exported interface, for `wasip1` as a reactor
 /// (`-buildmode=c-shared`); then [`crate::componentize`].
 fn build_go(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<PathBuf, String> {
     let version = format!("go-{GO}");
-    let key = build_key(dir, &["go"], &version, track)?;
+    let (bindings, recipe) =
+        bindings_and_recipe(track, BindingsLang::Go, &version, &GO_BUILD_FLAGS.join(" "))?;
+    let key = build_key(dir, &["go"], &recipe, track)?;
     let (out, done) = built(toolchains, &key)?;
     if done {
         return Ok(out);
@@ -490,7 +523,7 @@ fn build_go(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result
     })?;
     let scratch = scratch()?;
     let module_dir = scratch.path().join("wit_component");
-    let bindings = write_bindings(track, BindingsLang::Go, &module_dir)?;
+    write_bindings(&bindings, &module_dir)?;
     let package = export_package(&bindings)?;
     let package_dir = module_dir.join(&package);
     std::fs::remove_file(package_dir.join("wit_bindings.go"))
@@ -506,9 +539,8 @@ fn build_go(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result
     let module = scratch.path().join("module.wasm");
     let mut cmd = go_command(&go);
     cmd.current_dir(&module_dir)
-        .args(["build", "-buildmode=c-shared", "-trimpath"])
-        // The runtime package of the bindings links to `runtime.sbrk`.
-        .arg("-ldflags=-s -checklinkname=0")
+        .arg("build")
+        .args(GO_BUILD_FLAGS)
         .arg("-o")
         .arg(&module)
         .arg(".");

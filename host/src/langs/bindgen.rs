@@ -23,7 +23,9 @@ pub enum BindingsLang {
 }
 
 /// The Go runtime package generated Go bindings import, as the
-/// wit-bindgen-go crate ships it (v0.4.0), under `go.bytecodealliance.org/pkg`.
+/// wit-bindgen-go crate ships it (v0.4.0), under `go.bytecodealliance.org/pkg`,
+/// with one change of gauntlet's, marked in `wit/runtime/runtime.go`: the
+/// collector runs only inside exports.
 const GO_PKG: &[(&str, &str)] = &[
     ("go.mod", include_str!("go-pkg/go.mod")),
     ("LICENSE", include_str!("go-pkg/LICENSE")),
@@ -69,6 +71,40 @@ const GO_PKG: &[(&str, &str)] = &[
     ),
 ];
 
+/// How each export's function starts in wit-bindgen-go 0.63's glue (its
+/// post-return functions start `func wasm_export_post_return_`).
+const GO_EXPORT_FUNC: &str = "func wasm_export_";
+
+/// Has every export of the Go glue (`wit_exports.go`) turn the garbage
+/// collector on while it runs and off (finishing a collection in progress)
+/// when it returns, so that no collection ever runs in `cabi_realloc`,
+/// where it would trap (see `EnterExport` in `go-pkg/wit/runtime`).
+fn gc_only_inside_exports(files: &mut [(String, Vec<u8>)]) -> Result<(), String> {
+    let (_, glue) = files
+        .iter_mut()
+        .find(|(path, _)| path == "wit_exports.go")
+        .ok_or("the Go bindings have no wit_exports.go")?;
+    let text = String::from_utf8_lossy(glue).into_owned();
+    let mut out = String::with_capacity(text.len() + 1024);
+    let mut exports = 0;
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with(GO_EXPORT_FUNC)
+            && !line.starts_with("func wasm_export_post_return_")
+            && line.ends_with('{')
+        {
+            out.push_str("witRuntime.EnterExport()\ndefer witRuntime.LeaveExport()\n");
+            exports += 1;
+        }
+    }
+    if exports == 0 || !text.contains("witRuntime \"") {
+        return Err("the Go bindings' export glue is not as expected (wit-bindgen-go 0.63)".into());
+    }
+    *glue = out.into_bytes();
+    Ok(())
+}
+
 /// Where the Go runtime package goes beside the bindings.
 pub const GO_PKG_DIR: &str = "wit-pkg";
 
@@ -102,6 +138,7 @@ pub fn generate(track: &Track, lang: BindingsLang) -> Result<Vec<(String, Vec<u8
         for (path, text) in GO_PKG {
             out.push((format!("{GO_PKG_DIR}/{path}"), text.as_bytes().to_vec()));
         }
+        gc_only_inside_exports(&mut out)?;
         // The runtime package from beside the bindings, not the proxy.
         let go_mod = out
             .iter_mut()
@@ -113,4 +150,42 @@ pub fn generate(track: &Track, lang: BindingsLang) -> Result<Vec<(String, Vec<u8
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every export of every track's Go glue runs with the collector on
+    /// and turns it off on the way out (`gc_only_inside_exports`).
+    #[test]
+    fn every_go_export_brackets_the_collector() {
+        for track in crate::track::TRACKS {
+            let files = generate(track, BindingsLang::Go).unwrap();
+            let glue = files
+                .iter()
+                .find(|(path, _)| path == "wit_exports.go")
+                .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+                .unwrap();
+            let exports = glue
+                .lines()
+                .filter(|l| l.starts_with("//go:wasmexport ") && l.contains('#'))
+                .filter(|l| !l.contains("cabi_post_"))
+                .count();
+            assert!(exports > 0, "{}", track.name);
+            assert_eq!(glue.matches("witRuntime.EnterExport()").count(), exports);
+            assert_eq!(
+                glue.matches("defer witRuntime.LeaveExport()").count(),
+                exports
+            );
+        }
+    }
+
+    #[test]
+    fn c_bindings_carry_the_world_for_the_linker() {
+        let track = Track::named("rate-limiter").unwrap();
+        let files = generate(track, BindingsLang::C).unwrap();
+        let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["plugin.c", "plugin.h", "plugin_component_type.o"]);
+    }
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"unsafe"
 )
 
@@ -91,6 +92,36 @@ var useGCAllocations = false
 
 func init() {
 	useGCAllocations = true
+	// gauntlet: collect garbage only while an export runs (see EnterExport).
+	debug.SetGCPercent(-1)
+}
+
+// gauntlet: the garbage collector runs only inside exports, never in
+// `cabi_realloc`.
+//
+// Left to itself, Go starts a collection in whichever allocation crosses
+// the heap goal, and may leave it running when an export returns; the next
+// allocation, which may be the host lowering arguments through
+// `cabi_realloc`, then finishes it, and the end of a collection reads the
+// wall clock: an import, which a component may not call from
+// `cabi_realloc` (the instance traps: "cannot leave component instance").
+// Pausing the monotonic clock (below) is not enough (wasmtime issue
+// 14318). So collection is on only between EnterExport and LeaveExport,
+// which gauntlet's build calls at the start and end of every export, and
+// LeaveExport finishes a collection still running before it returns.
+
+// GCPercent is GOGC while an export runs.
+var GCPercent = 100
+
+// EnterExport turns the collector on, at the start of an export.
+func EnterExport() {
+	debug.SetGCPercent(GCPercent)
+}
+
+// LeaveExport turns the collector off, finishing a collection in progress,
+// at the end of an export.
+func LeaveExport() {
+	debug.SetGCPercent(-1)
 }
 
 //nolint:unused
