@@ -382,7 +382,7 @@ fn bindings_and_recipe(
     lang: BindingsLang,
     toolchain: &str,
     flags: &str,
-) -> Result<(Vec<(String, Vec<u8>)>, String), String> {
+) -> Result<(bindgen::Files, String), String> {
     let files = bindgen::generate(track, lang)?;
     let mut hasher = Sha256::new();
     for (path, bytes) in &files {

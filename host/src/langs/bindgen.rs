@@ -3,8 +3,6 @@
 //! `wit-bindgen go` are built from), so that learners in those languages
 //! need no wit-bindgen of their own.
 
-use wit_bindgen_core::Files;
-
 use crate::track::Track;
 
 /// A language gauntlet generates bindings for.
@@ -108,11 +106,14 @@ fn gc_only_inside_exports(files: &mut [(String, Vec<u8>)]) -> Result<(), String>
 /// Where the Go runtime package goes beside the bindings.
 pub const GO_PKG_DIR: &str = "wit-pkg";
 
-/// The bindings of `track` in `lang`: (path, contents), in path order.
+/// Generated files: (path, contents), in path order.
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// The bindings of `track` in `lang`, in path order.
 /// The Go bindings have the exported functions as stubs that panic, in the
 /// package of each exported interface (where a plugin's own files go, in
 /// their place), so that they build as they are.
-pub fn generate(track: &Track, lang: BindingsLang) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn generate(track: &Track, lang: BindingsLang) -> Result<Files, String> {
     let (mut resolve, world) = track.resolve()?;
     let mut generator = match lang {
         // With `<world>_component_type.o`, which carries the world into the
@@ -126,11 +127,11 @@ pub fn generate(track: &Track, lang: BindingsLang) -> Result<Vec<(String, Vec<u8
         }
         .build(),
     };
-    let mut files = Files::default();
+    let mut files = wit_bindgen_core::Files::default();
     generator
         .generate(&mut resolve, world, &mut files)
         .map_err(|e| format!("cannot generate the bindings of {}: {e:#}", track.world))?;
-    let mut out: Vec<(String, Vec<u8>)> = files
+    let mut out: Files = files
         .iter()
         .map(|(path, bytes)| (path.to_string(), bytes.to_vec()))
         .collect();
