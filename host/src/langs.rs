@@ -477,8 +477,16 @@ fn build_c(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result<
 }
 
 /// `zig cc`'s flags: a reactor module of `wasm32-wasi`, optimised and
-/// stripped.
-const ZIG_CC_FLAGS: &[&str] = &["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-s"];
+/// stripped, with a 1 MiB stack (Rust's default; Zig's own, 16 MiB, would
+/// take a quarter of the default memory cap before the plugin does
+/// anything).
+const ZIG_CC_FLAGS: &[&str] = &[
+    "--target=wasm32-wasi",
+    "-mexec-model=reactor",
+    "-O2",
+    "-s",
+    "-Wl,-z,stack-size=1048576",
+];
 
 /// `zig cc` with [`ZIG_CC_FLAGS`] and its caches in the toolchain's
 /// directory.

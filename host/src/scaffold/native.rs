@@ -164,7 +164,7 @@ pub(super) fn readme_c(track: &Track, contract: &Contract, source: &str) -> Stri
          --sysroot=/usr/share/wasi-sysroot\"`):\n\n\
          ```sh\n\
          gauntlet wit {name} --bindings c --out bindings\n\
-         $CC -mexec-model=reactor -O2 -I bindings -I . \\\n    \
+         $CC -mexec-model=reactor -O2 -Wl,-z,stack-size=1048576 -I bindings -I . \\\n    \
          bindings/{world}.c bindings/{world}_component_type.o *.c -o module.wasm\n\
          gauntlet componentize module.wasm --track {name} -o plugin.wasm\n\
          gauntlet test plugin.wasm\n\
@@ -176,9 +176,12 @@ pub(super) fn readme_c(track: &Track, contract: &Contract, source: &str) -> Stri
          imports without `exports_`. A WIT `result` is returned as a `bool` (true for ok) \
          with the values in out-parameters; an `option` as a `bool` with the value beside it.\n\
          - Strings are `{world}_string_t` (a pointer and a length in bytes, UTF-8, no NUL). \
-         What an exported function receives is yours: free it with the `*_free` helpers of \
-         `{world}.h` (or keep it). What it returns is freed by the bindings after the call, so \
-         allocate it with `malloc` (`{world}_string_dup` copies a C string).\n\
+         What an exported function receives is yours: free it, or keep it (the `*_free` \
+         helpers of `{world}.h` free a value's parts, but those of wit-bindgen 0.63 skip \
+         `option<string>` fields of records). What it returns, errors included, is freed by the \
+         bindings after the call, so allocate every string of it with `malloc` \
+         (`{world}_string_dup` copies a C string): a string literal or a pointer into the \
+         input crashes.\n\
          - `abort()`, a failed `assert` or any other trap is reported as `TRAP`, a broken \
          contract.\n\
          - State lives in globals: one copy per component instance, instantiated afresh for \
