@@ -448,32 +448,27 @@ func result(ans answer, err error) witTypes.Result[gw.Payment, gw.PaymentError] 
 
 // Authorize holds the amount on the card, once per idempotency key.
 func Authorize(request gw.AuthorizeRequest) witTypes.Result[gw.Payment, gw.PaymentError] {
-	collectIfDue()
 	return result(authorize(request))
 }
 
 // Capture captures an authorized payment.
 func Capture(idempotencyKey string, paymentID string) witTypes.Result[gw.Payment, gw.PaymentError] {
-	collectIfDue()
 	return result(operate(opCapture, idempotencyKey, paymentID))
 }
 
 // Void releases an authorized payment's hold.
 func Void(idempotencyKey string, paymentID string) witTypes.Result[gw.Payment, gw.PaymentError] {
-	collectIfDue()
 	return result(operate(opVoid, idempotencyKey, paymentID))
 }
 
 // Refund refunds a captured payment.
 func Refund(idempotencyKey string, paymentID string) witTypes.Result[gw.Payment, gw.PaymentError] {
-	collectIfDue()
 	return result(operate(opRefund, idempotencyKey, paymentID))
 }
 
 // GetPayment reads a payment (`pending` while its authorization is in
 // flight).
 func GetPayment(paymentID string) witTypes.Result[gw.Payment, gw.PaymentError] {
-	collectIfDue()
 	p, err := read[payment](paymentKey(paymentID))
 	if err == nil && p == nil {
 		return result(answer{Err: refusal("not-found")}, nil)
@@ -483,18 +478,15 @@ func GetPayment(paymentID string) witTypes.Result[gw.Payment, gw.PaymentError] {
 
 // PaymentsByOrder lists an order's payments, oldest first.
 func PaymentsByOrder(orderID string) []gw.Payment {
-	collectIfDue()
 	return listPayments("order_id", orderID, func(p *payment) string { return p.OrderID })
 }
 
 // PaymentsByCustomer lists a customer's payments, oldest first.
 func PaymentsByCustomer(customerID string) []gw.Payment {
-	collectIfDue()
 	return listPayments("customer_id", customerID, func(p *payment) string { return p.CustomerID })
 }
 
 // Recover settles whatever a crashed instance left in flight.
 func Recover() {
-	collectIfDue()
 	recoverAll()
 }

@@ -86,8 +86,6 @@ func Configure(config types.Config) witTypes.Result[witTypes.Unit, types.ConfigE
 
 // Check decides whether key may spend cost now, and spends it if so.
 func Check(key string, cost uint64) types.Decision {
-	collectIfDue()
-
 	// The clock may step backwards; the limiter's time never does.
 	if now := gauntlet_harness_clock.NowMs(); now > highWater {
 		highWater = now
