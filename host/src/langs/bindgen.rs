@@ -103,6 +103,34 @@ fn gc_only_inside_exports(files: &mut [(String, Vec<u8>)]) -> Result<(), String>
     Ok(())
 }
 
+/// Has every import call of the Go bindings that gets its results back
+/// through memory (a return area: strings, lists, anything the host
+/// allocates with `cabi_realloc`) turn the collector off across the call
+/// (`BeforeImport`/`AfterImport` in `go-pkg/wit/runtime`). Calls whose
+/// results come back as values (a clock reading) need no bracket.
+fn gc_off_across_imports(files: &mut [(String, Vec<u8>)]) {
+    for (path, bytes) in files.iter_mut() {
+        if path == "wit_exports.go" || !path.ends_with(".go") || path.starts_with(GO_PKG_DIR) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let mut out = String::with_capacity(text.len() + 256);
+        for line in text.lines() {
+            let call = line.trim_start();
+            let bracket = call.starts_with("wasm_import_") && call.contains("returnArea");
+            if bracket {
+                out.push_str("gcWasOn := witRuntime.BeforeImport()\n");
+            }
+            out.push_str(line);
+            out.push('\n');
+            if bracket {
+                out.push_str("witRuntime.AfterImport(gcWasOn)\n");
+            }
+        }
+        *bytes = out.into_bytes();
+    }
+}
+
 /// Where the Go runtime package goes beside the bindings.
 pub const GO_PKG_DIR: &str = "wit-pkg";
 
@@ -140,6 +168,7 @@ pub fn generate(track: &Track, lang: BindingsLang) -> Result<Files, String> {
             out.push((format!("{GO_PKG_DIR}/{path}"), text.as_bytes().to_vec()));
         }
         gc_only_inside_exports(&mut out)?;
+        gc_off_across_imports(&mut out);
         // The runtime package from beside the bindings, not the proxy.
         let go_mod = out
             .iter_mut()
@@ -180,6 +209,34 @@ mod tests {
                 exports
             );
         }
+    }
+
+    /// The payment gateway's store calls (results through memory) turn
+    /// the collector off across the call; its clock reads do not.
+    #[test]
+    fn go_imports_with_results_in_memory_pause_the_collector() {
+        let track = Track::named("payment-gateway").unwrap();
+        let files = generate(track, BindingsLang::Go).unwrap();
+        let text = |name: &str| {
+            files
+                .iter()
+                .find(|(path, _)| path == name)
+                .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+                .unwrap()
+        };
+        let store = text("gauntlet_harness_store/wit_bindings.go");
+        let calls = store
+            .lines()
+            .filter(|l| l.trim_start().starts_with("wasm_import_") && l.contains("returnArea"))
+            .count();
+        assert!(calls >= 4, "{calls}");
+        assert_eq!(store.matches("witRuntime.BeforeImport()").count(), calls);
+        assert_eq!(
+            store.matches("witRuntime.AfterImport(gcWasOn)").count(),
+            calls
+        );
+        let clock = text("gauntlet_harness_clock/wit_bindings.go");
+        assert!(!clock.contains("BeforeImport"));
     }
 
     #[test]

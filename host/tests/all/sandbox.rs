@@ -164,6 +164,36 @@ fn calls_slow_enough_together_run_out_of_the_scenario_fuel() {
     assert_eq!(results.len() as u64, 5_000 / per_call + 1);
 }
 
+/// Instantiates the component `wat` with its clocks at `clock`, calls its
+/// export `run` (returning a u64) once, and returns that and the virtual
+/// time the instance slept.
+fn run_u64(wat: &str, clock: &VirtualClock) -> (u64, u64) {
+    let bytes = wat::parse_str(wat).unwrap();
+    let cache = ComponentCache::new(new_engine(), None);
+    let (component, _) = cache
+        .load(std::path::Path::new("run.wat"), &bytes, &sha256_hex(&bytes))
+        .unwrap();
+    let linker = sandbox::linker(cache.engine()).unwrap();
+    let sandbox = Sandbox::new(&linker, &component, Limits::default()).unwrap();
+    // No timer in the runtime: a real sleep would panic in it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut store = sandbox.new_store(&SeedTree::new(1), clock);
+        let instance = sandbox
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .await
+            .unwrap();
+        let run = instance
+            .get_typed_func::<(), (u64,)>(&mut store, "run")
+            .unwrap();
+        let (value,) = run.call_async(&mut store, ()).await.unwrap();
+        (value, sandbox::slept_ms(&store))
+    })
+}
+
 #[test]
 fn the_harness_clock_reads_and_sleeps_in_virtual_time() {
     let wat = r#"
@@ -183,35 +213,9 @@ fn the_harness_clock_reads_and_sleeps_in_virtual_time() {
         (with "h" (instance (export "now" (func $now)) (export "sleep" (func $sleep))))))
       (func (export "run") (result u64) (canon lift (core func $i "run"))))
     "#;
-    let bytes = wat::parse_str(wat).unwrap();
-    let cache = ComponentCache::new(new_engine(), None);
-    let (component, _) = cache
-        .load(
-            std::path::Path::new("clock.wat"),
-            &bytes,
-            &sha256_hex(&bytes),
-        )
-        .unwrap();
-    let linker = sandbox::linker(cache.engine()).unwrap();
-    let sandbox = Sandbox::new(&linker, &component, Limits::default()).unwrap();
     let clock = VirtualClock::default();
     clock.set_ms(1_000);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let (now, slept) = rt.block_on(async {
-        let mut store = sandbox.new_store(&SeedTree::new(1), &clock);
-        let instance = sandbox
-            .instance_pre()
-            .instantiate_async(&mut store)
-            .await
-            .unwrap();
-        let run = instance
-            .get_typed_func::<(), (u64,)>(&mut store, "run")
-            .unwrap();
-        let (now,) = run.call_async(&mut store, ()).await.unwrap();
-        (now, sandbox::slept_ms(&store))
-    });
+    let (now, slept) = run_u64(wat, &clock);
     assert_eq!(now, 2_500);
     assert_eq!(slept, 1_500);
     assert_eq!(clock.now_ms(), 2_500);
@@ -255,36 +259,9 @@ fn a_wasi_sleep_moves_the_virtual_clock_and_does_not_wait() {
           (export "block" (func $block)) (export "drop" (func $drop))))))
       (func (export "run") (result u64) (canon lift (core func $i "run"))))
     "#;
-    let bytes = wat::parse_str(wat).unwrap();
-    let cache = ComponentCache::new(new_engine(), None);
-    let (component, _) = cache
-        .load(
-            std::path::Path::new("sleep.wat"),
-            &bytes,
-            &sha256_hex(&bytes),
-        )
-        .unwrap();
-    let linker = sandbox::linker(cache.engine()).unwrap();
-    let sandbox = Sandbox::new(&linker, &component, Limits::default()).unwrap();
     let clock = VirtualClock::default();
     clock.set_ms(1_000);
-    // Without a timer in the runtime: a real sleep would panic in it.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let (now_ns, slept) = rt.block_on(async {
-        let mut store = sandbox.new_store(&SeedTree::new(1), &clock);
-        let instance = sandbox
-            .instance_pre()
-            .instantiate_async(&mut store)
-            .await
-            .unwrap();
-        let run = instance
-            .get_typed_func::<(), (u64,)>(&mut store, "run")
-            .unwrap();
-        let (now,) = run.call_async(&mut store, ()).await.unwrap();
-        (now, sandbox::slept_ms(&store))
-    });
+    let (now_ns, slept) = run_u64(wat, &clock);
     assert_eq!(clock.now_ms(), 1_000 + 3_600_001);
     assert_eq!(now_ns, (1_000 + 3_600_001) * 1_000_000);
     assert_eq!(slept, 3_600_001);

@@ -96,32 +96,57 @@ func init() {
 	debug.SetGCPercent(-1)
 }
 
-// gauntlet: the garbage collector runs only inside exports, never in
-// `cabi_realloc`.
+// gauntlet: the garbage collector never runs in `cabi_realloc`.
 //
 // Left to itself, Go starts a collection in whichever allocation crosses
-// the heap goal, and may leave it running when an export returns; the next
-// allocation, which may be the host lowering arguments through
-// `cabi_realloc`, then finishes it, and the end of a collection reads the
-// wall clock: an import, which a component may not call from
-// `cabi_realloc` (the instance traps: "cannot leave component instance").
-// Pausing the monotonic clock (below) is not enough (wasmtime issue
-// 14318). So collection is on only between EnterExport and LeaveExport,
-// which gauntlet's build calls at the start and end of every export, and
-// LeaveExport finishes a collection still running before it returns.
+// the heap goal, and may leave it running when an export returns; a later
+// allocation then finishes it, and the end of a collection reads the wall
+// clock: an import, which a component may not call from `cabi_realloc`
+// (the instance traps: "cannot leave component instance"). Pausing the
+// monotonic clock (below) is not enough (wasmtime issue 14318). The host
+// calls `cabi_realloc` to lower an export's arguments (between exports)
+// and an import's results (inside an export). So the collector is on only
+// while an export runs (EnterExport and LeaveExport, which gauntlet's build
+// has every export call first and defer), and off across each import call
+// that returns data through memory (BeforeImport and AfterImport, around
+// each such call in the bindings). Turning it off finishes a collection in
+// progress, at a moment when imports are allowed.
 
 // GCPercent is GOGC while an export runs.
 var GCPercent = 100
 
+var gcOn = false
+
 // EnterExport turns the collector on, at the start of an export.
 func EnterExport() {
-	debug.SetGCPercent(GCPercent)
+	if !gcOn {
+		debug.SetGCPercent(GCPercent)
+		gcOn = true
+	}
 }
 
 // LeaveExport turns the collector off, finishing a collection in progress,
 // at the end of an export.
 func LeaveExport() {
-	debug.SetGCPercent(-1)
+	if gcOn {
+		debug.SetGCPercent(-1)
+		gcOn = false
+	}
+}
+
+// BeforeImport turns the collector off before an import call whose results
+// the host may allocate with `cabi_realloc`; it returns whether it was on.
+func BeforeImport() bool {
+	wasOn := gcOn
+	LeaveExport()
+	return wasOn
+}
+
+// AfterImport turns the collector back on after the import call if it was.
+func AfterImport(wasOn bool) {
+	if wasOn {
+		EnterExport()
+	}
 }
 
 //nolint:unused
