@@ -12,9 +12,10 @@
 //!   track's Go bindings from wit-bindgen's generator, and
 //!   [`crate::componentize`].
 //!
-//! Builds are keyed by a hash of the toolchain, the track's WIT and the
-//! sources, so a second `gauntlet test DIR` neither rebuilds nor, since the
-//! component's bytes are then the same, recompiles.
+//! Builds are keyed by a hash of what decides them (the toolchain, the
+//! track's WIT, the sources, and for C and Go the flags and the generated
+//! bindings), so a second `gauntlet test DIR` neither rebuilds nor, since
+//! the component's bytes are then the same, recompiles.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -156,16 +157,17 @@ fn sources(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, String> {
 }
 
 /// The sources of a plugin directory with the given extensions (the first
-/// one needed), hashed with everything else that decides the build.
+/// one needed), hashed with the track's WIT and `recipe` (the toolchain,
+/// and whatever else decides the build).
 fn build_key(
     dir: &Path,
     extensions: &[&str],
-    toolchain: &str,
+    recipe: &str,
     track: &Track,
 ) -> Result<String, String> {
     let files = sources(dir, extensions)?;
     let mut hasher = Sha256::new();
-    hasher.update(toolchain.as_bytes());
+    hasher.update(recipe.as_bytes());
     for (path, text) in track.wit {
         hasher.update(path.as_bytes());
         hasher.update(text.as_bytes());
