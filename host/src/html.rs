@@ -287,7 +287,7 @@ pub fn bench_page(report: &BenchReport) -> String {
         }
         p.muted {
             "ops/s are wall-clock figures of the machine the bench ran on. "
-            (crate::commands::fuel_note(&report.scenarios.iter().flat_map(|s| s.entries.iter().cloned()).collect::<Vec<_>>()))
+            (crate::commands::fuel_note(report.scenarios.iter().flat_map(|s| &s.entries)))
             "."
         }
         @for (i, s) in report.scenarios.iter().enumerate() {

@@ -502,10 +502,6 @@ fn zig_cc(venv: &Path) -> Command {
     cmd
 }
 
-/// The first line of the Go stubs wit-bindgen writes in the package of an
-/// exported interface, which a plugin's own files replace.
-pub(crate) const GO_STUB_HEADER: &str = "// The exported functions below are stubs";
-
 /// `go build`'s flags: a reactor (`c-shared`), stripped, with paths
 /// relative to the module (a panic's trace says `limiter.go`, and the
 /// build is reproducible); the runtime package of the bindings links to
@@ -534,8 +530,7 @@ fn build_go(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result
     let scratch = scratch()?;
     let module_dir = scratch.path().join("wit_component");
     write_bindings(&bindings, &module_dir)?;
-    let package = export_package(&bindings)?;
-    let package_dir = module_dir.join(&package);
+    let package_dir = module_dir.join(bindgen::go_export_package(&bindings)?);
     std::fs::remove_file(package_dir.join("wit_bindings.go"))
         .map_err(|e| format!("cannot replace the stubs: {e}"))?;
     for source in sources(dir, &["go"])? {
@@ -556,23 +551,6 @@ fn build_go(dir: &Path, track: &Track, toolchains: &Path, quiet: bool) -> Result
         .arg(".");
     run(cmd, "go build")?;
     componentize_into(&module, track, Default::default(), &out)
-}
-
-/// The package a Go plugin's files go in: the one directory of the Go
-/// bindings that holds only stubs (the exported interface's).
-fn export_package(bindings: &[(String, Vec<u8>)]) -> Result<String, String> {
-    let packages: Vec<&str> = bindings
-        .iter()
-        .filter(|(_, bytes)| bytes.starts_with(GO_STUB_HEADER.as_bytes()))
-        .filter_map(|(path, _)| path.strip_suffix("/wit_bindings.go"))
-        .collect();
-    match packages[..] {
-        [package] => Ok(package.to_string()),
-        _ => Err(format!(
-            "a Go plugin implements one exported interface; this track's bindings have {}",
-            packages.len()
-        )),
-    }
 }
 
 /// The `go` command of the toolchain in `venv`, for `wasip1`, offline, with

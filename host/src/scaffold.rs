@@ -125,7 +125,7 @@ pub fn files(track: &Track, lang: Lang, name: &str) -> Result<Vec<(PathBuf, Stri
         Lang::Go => {
             let source = native::source_name(&contract, "go");
             files.push((MANIFEST.into(), manifest(track, "go", None)));
-            let stubs = native::go_source(&contract).map_err(Error::Internal)?;
+            let (stubs, package) = native::go_source(&contract).map_err(Error::Internal)?;
             files.push((source.clone().into(), stubs));
             files.push((
                 ".gitignore".into(),
@@ -134,7 +134,7 @@ pub fn files(track: &Track, lang: Lang, name: &str) -> Result<Vec<(PathBuf, Stri
             ));
             files.push((
                 "README.md".into(),
-                native::readme_go(track, &contract, &source),
+                native::readme_go(track, &contract, &source, &package),
             ));
         }
     }

@@ -477,12 +477,12 @@ const INTERPRETED: &[&str] = &["Python", "JavaScript"];
 
 /// What fuel per operation means across the entries' languages, for the
 /// text and HTML reports.
-pub(crate) fn fuel_note(entries: &[BenchEntry]) -> String {
+pub(crate) fn fuel_note<'a>(entries: impl IntoIterator<Item = &'a BenchEntry>) -> String {
     let mut note = "fuel/op is deterministic: it ranks the same on every machine. It counts every \
                     WebAssembly instruction the component runs, its language's runtime included"
         .to_string();
     let interpreted: Vec<String> = entries
-        .iter()
+        .into_iter()
         .filter(|e| e.language.is_some_and(|l| INTERPRETED.contains(&l)))
         .map(|e| format!("{} ({})", e.name(), e.language.unwrap_or_default()))
         .collect();

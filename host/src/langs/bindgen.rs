@@ -23,7 +23,7 @@ pub enum BindingsLang {
 /// The Go runtime package generated Go bindings import, as the
 /// wit-bindgen-go crate ships it (v0.4.0), under `go.bytecodealliance.org/pkg`,
 /// with one change of gauntlet's, marked in `wit/runtime/runtime.go`: the
-/// collector runs only inside exports.
+/// collector never runs in `cabi_realloc`.
 const GO_PKG: &[(&str, &str)] = &[
     ("go.mod", include_str!("go-pkg/go.mod")),
     ("LICENSE", include_str!("go-pkg/LICENSE")),
@@ -82,24 +82,19 @@ fn gc_only_inside_exports(files: &mut [(String, Vec<u8>)]) -> Result<(), String>
         .iter_mut()
         .find(|(path, _)| path == "wit_exports.go")
         .ok_or("the Go bindings have no wit_exports.go")?;
-    let text = String::from_utf8_lossy(glue).into_owned();
-    let mut out = String::with_capacity(text.len() + 1024);
-    let mut exports = 0;
-    for line in text.lines() {
-        out.push_str(line);
-        out.push('\n');
-        if line.starts_with(GO_EXPORT_FUNC)
+    let imports_runtime = String::from_utf8_lossy(glue).contains("witRuntime \"");
+    let exports = around_lines(glue, |line| {
+        let export = line.starts_with(GO_EXPORT_FUNC)
             && !line.starts_with("func wasm_export_post_return_")
-            && line.ends_with('{')
-        {
-            out.push_str("witRuntime.EnterExport()\ndefer witRuntime.LeaveExport()\n");
-            exports += 1;
-        }
-    }
-    if exports == 0 || !text.contains("witRuntime \"") {
+            && line.ends_with('{');
+        (
+            None,
+            export.then_some("witRuntime.EnterExport()\ndefer witRuntime.LeaveExport()"),
+        )
+    });
+    if exports == 0 || !imports_runtime {
         return Err("the Go bindings' export glue is not as expected (wit-bindgen-go 0.63)".into());
     }
-    *glue = out.into_bytes();
     Ok(())
 }
 
@@ -113,21 +108,61 @@ fn gc_off_across_imports(files: &mut [(String, Vec<u8>)]) {
         if path == "wit_exports.go" || !path.ends_with(".go") || path.starts_with(GO_PKG_DIR) {
             continue;
         }
-        let text = String::from_utf8_lossy(bytes).into_owned();
-        let mut out = String::with_capacity(text.len() + 256);
-        for line in text.lines() {
+        around_lines(bytes, |line| {
             let call = line.trim_start();
-            let bracket = call.starts_with("wasm_import_") && call.contains("returnArea");
-            if bracket {
-                out.push_str("gcWasOn := witRuntime.BeforeImport()\n");
+            if call.starts_with("wasm_import_") && call.contains("returnArea") {
+                (
+                    Some("gcWasOn := witRuntime.BeforeImport()"),
+                    Some("witRuntime.AfterImport(gcWasOn)"),
+                )
+            } else {
+                (None, None)
             }
-            out.push_str(line);
+        });
+    }
+}
+
+/// Rewrites the Go source `bytes` line by line, putting what `around`
+/// answers for a line before and after it; returns how many lines it
+/// touched.
+fn around_lines(
+    bytes: &mut Vec<u8>,
+    around: impl Fn(&str) -> (Option<&'static str>, Option<&'static str>),
+) -> usize {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let mut out = String::with_capacity(text.len() + 1024);
+    let mut touched = 0;
+    for line in text.lines() {
+        let (before, after) = around(line);
+        touched += usize::from(before.is_some() || after.is_some());
+        for part in [before, Some(line), after].into_iter().flatten() {
+            out.push_str(part);
             out.push('\n');
-            if bracket {
-                out.push_str("witRuntime.AfterImport(gcWasOn)\n");
-            }
         }
-        *bytes = out.into_bytes();
+    }
+    *bytes = out.into_bytes();
+    touched
+}
+
+/// The first line of the stubs wit-bindgen's Go generator writes in the
+/// package of an exported interface, which a plugin's own files replace.
+const GO_STUB_HEADER: &str = "// The exported functions below are stubs";
+
+/// The package of the Go bindings a plugin's files go in: the one
+/// directory whose `wit_bindings.go` holds only stubs (the exported
+/// interface's), e.g. `export_gauntlet_rate_limiter_limiter`.
+pub fn go_export_package(files: &[(String, Vec<u8>)]) -> Result<&str, String> {
+    let packages: Vec<&str> = files
+        .iter()
+        .filter(|(_, bytes)| bytes.starts_with(GO_STUB_HEADER.as_bytes()))
+        .filter_map(|(path, _)| path.strip_suffix("/wit_bindings.go"))
+        .collect();
+    match packages[..] {
+        [package] => Ok(package),
+        _ => Err(format!(
+            "a Go plugin implements one exported interface; this track's bindings have {}",
+            packages.len()
+        )),
     }
 }
 
