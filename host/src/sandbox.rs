@@ -63,6 +63,11 @@ impl VirtualClock {
     pub fn set_ms(&self, ms: u64) {
         self.0.store(ms, Ordering::Relaxed)
     }
+
+    /// The time in nanoseconds, as WASI's monotonic clock reads it.
+    pub fn now_ns(&self) -> u64 {
+        self.now_ms().saturating_mul(1_000_000)
+    }
 }
 
 struct WasiWallClock(VirtualClock);
@@ -83,7 +88,7 @@ impl HostMonotonicClock for WasiMonotonicClock {
         1_000_000
     }
     fn now(&self) -> u64 {
-        self.0.now_ms().saturating_mul(1_000_000)
+        self.0.now_ns()
     }
 }
 
@@ -126,7 +131,7 @@ impl HostState {
 
 impl monotonic_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<u64> {
-        Ok(self.clock.now_ms().saturating_mul(1_000_000))
+        Ok(self.clock.now_ns())
     }
 
     fn resolution(&mut self) -> wasmtime::Result<u64> {
@@ -138,8 +143,7 @@ impl monotonic_clock::Host for HostState {
     }
 
     fn subscribe_duration(&mut self, duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
-        let now = self.clock.now_ms().saturating_mul(1_000_000);
-        self.sleep_until_ns(now.saturating_add(duration))
+        self.sleep_until_ns(self.clock.now_ns().saturating_add(duration))
     }
 }
 
