@@ -101,6 +101,9 @@ impl Verdict {
             // A crash the host injected is the driver's to recover; one that
             // reaches the verdict is reported as a failure.
             Some(Abort::Crash { .. }) => Verdict::Fail,
+            // gauntlet stopped a plugin that would not stop: a failure of
+            // the contract, not a trap.
+            Some(Abort::Stopped { .. }) => Verdict::Fail,
             None if checks.iter().any(|c| c.status == Status::Fail) => Verdict::Fail,
             None => Verdict::Pass,
         }

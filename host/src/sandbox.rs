@@ -481,6 +481,13 @@ pub struct Dependencies {
 #[error("crash injected {0}")]
 pub struct InjectedCrash(pub String);
 
+/// The error an import returns when gauntlet stops a run the plugin would
+/// never end by itself (a bank call retried forever, a model called far more
+/// than the work needs): the message says what the plugin kept doing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HostStopped(pub String);
+
 /// Why a call into the plugin did not return. Each becomes a verdict; the
 /// instance is unusable afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -497,6 +504,9 @@ pub enum Abort {
     /// The host crashed the plugin on purpose (a fault of the scenario): the
     /// track's driver replaces the instance and carries on.
     Crash { reason: String },
+    /// gauntlet stopped the plugin: it would not have stopped by itself
+    /// (see [`HostStopped`]).
+    Stopped { reason: String },
     /// The plugin trapped (a Rust panic is an `unreachable` trap); the
     /// message is what it printed last on stderr, if anything.
     Trap {
@@ -519,6 +529,7 @@ impl std::fmt::Display for Abort {
                 "ran out of the scenario's fuel: its calls together burnt the budget of {budget}"
             ),
             Abort::Crash { reason } => write!(f, "was crashed on purpose ({reason})"),
+            Abort::Stopped { reason } => write!(f, "was stopped by gauntlet: {reason}"),
             Abort::MemoryLimit { cap, requested } => write!(
                 f,
                 "hit the memory cap: asked for {} MiB, the cap is {} MiB",
@@ -742,6 +753,11 @@ fn classify(store: &Store<HostState>, budget: u64, e: wasmtime::Error) -> Abort 
     if let Some(crash) = e.downcast_ref::<InjectedCrash>() {
         return Abort::Crash {
             reason: crash.0.clone(),
+        };
+    }
+    if let Some(stopped) = e.downcast_ref::<HostStopped>() {
+        return Abort::Stopped {
+            reason: stopped.0.clone(),
         };
     }
     let limiter = &store.data().limiter;

@@ -291,10 +291,15 @@ impl Driver for GatewayDriver<'_> {
         {
             self.label_of_key.insert(key.clone(), label.clone());
         }
-        let (stats_before, ledger_before, injected_before) = {
+        let (stats_before, ledger_before, injected_before, log_before) = {
             let mut bank = self.bank();
             bank.begin_step(self.step);
-            (bank.stats, bank.bank.ledger().len(), bank.injected.len())
+            (
+                bank.stats,
+                bank.bank.ledger().len(),
+                bank.injected.len(),
+                bank.calls.len(),
+            )
         };
         self.store_faults
             .lock()
@@ -362,6 +367,7 @@ impl Driver for GatewayDriver<'_> {
             waited_ms: self.clock.now_ms().saturating_sub(started_ms),
             ledger: (ledger_before, bank.bank.ledger().len()),
             injected: (injected_before, bank.injected.len()),
+            bank_log: (log_before, bank.calls.len()),
         };
         (fuel, Ok(output))
     }
@@ -512,6 +518,7 @@ impl TrackKind for PaymentsKind {
             checks::permanent_errors_once(&answers),
             checks::no_call_for_invalid_transition(&answers),
             checks::bank_agrees(plugin),
+            checks::retry_contract(&answers),
         ];
         results.push(checks::bank_effects_match(plugin, reference));
         let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);

@@ -16,6 +16,11 @@
 //!   without calling the bank.
 //! - `bank-agrees`: after the run and a recovery pass, every payment's state
 //!   agrees with the bank, no hold is orphaned, and balances reconcile.
+//! - `retry-contract`: a transient bank failure (`unavailable`, `timeout`)
+//!   is retried at least twice before the shop hears `bank-unavailable`, and
+//!   no bank call is attempted later than 60 s of virtual time after its
+//!   first attempt in the request (the WIT's "Retries"; how many attempts,
+//!   and how long between them, is the gateway's choice).
 //! - `bank-effects-match` (part of the diff against the reference): the
 //!   bank saw the same effects (operation, card, amount), in the same order.
 
@@ -23,7 +28,7 @@ use std::collections::BTreeMap;
 
 use super::Run;
 use super::bank::{AuthorizationStatus, Effect, Operation};
-use super::dependency::BankFault;
+use super::dependency::{BankCallRecord, BankFault, GIVE_UP_WITHIN_MS, MIN_ATTEMPTS};
 use super::model::{Answer, Op, Output, PERMANENT_ERRORS};
 use super::scenario::Scenario;
 use crate::check::CheckResult;
@@ -38,6 +43,7 @@ pub const PERMANENT_ONCE: &str = "permanent-errors-once";
 pub const NO_CALL_FOR_INVALID: &str = "no-call-for-invalid-transition";
 pub const BANK_AGREES: &str = "bank-agrees";
 pub const BANK_EFFECTS_MATCH: &str = "bank-effects-match";
+pub const RETRY_CONTRACT: &str = "retry-contract";
 
 /// Whether a bank ledger entry is an authorization of this request's card
 /// and amount: during a request the gateway may also settle other payments
@@ -401,6 +407,80 @@ pub fn bank_agrees(run: &Run) -> CheckResult {
         format!(
             "{} payments agree with the bank; balances reconcile",
             settled.len()
+        ),
+    )
+}
+
+pub fn retry_contract(answers: &Answers) -> CheckResult {
+    let run = answers.run;
+    if let Some(reason) = &run.bank.stopped {
+        return CheckResult::fail(RETRY_CONTRACT, None, reason.clone());
+    }
+    let mut gave_up = 0;
+    let mut retried = 0;
+    for &(call, op, output) in &answers.calls {
+        let log = &run.bank.calls[output.bank_log.0..output.bank_log.1];
+        // The attempts of each bank call (operation and bank key) made
+        // while serving this request, in order.
+        let mut attempts: BTreeMap<(Operation, &str), Vec<&BankCallRecord>> = BTreeMap::new();
+        for record in log {
+            attempts
+                .entry((record.operation, record.key.as_str()))
+                .or_default()
+                .push(record);
+        }
+        for ((operation, key), tries) in &attempts {
+            let (first, last) = (tries[0], tries[tries.len() - 1]);
+            if tries.len() > 1 && tries[..tries.len() - 1].iter().any(|t| t.transient) {
+                retried += 1;
+            }
+            let span = last.at_ms - first.at_ms;
+            if span > GIVE_UP_WITHIN_MS {
+                return CheckResult::fail(
+                    RETRY_CONTRACT,
+                    Some(call),
+                    format!(
+                        "call {call} {op}: bank.{operation} with key {key:?} was attempted {} times, the last {} ms after the first; the contract gives up within {GIVE_UP_WITHIN_MS} ms",
+                        tries.len(),
+                        span
+                    ),
+                );
+            }
+        }
+        if output.answer != Answer::Error("bank-unavailable".into()) {
+            continue;
+        }
+        gave_up += 1;
+        // Giving up is allowed once some bank call failed transiently at
+        // every one of three attempts or more.
+        let exhausted = attempts
+            .values()
+            .any(|tries| tries.len() >= MIN_ATTEMPTS && tries.iter().all(|t| t.transient));
+        if !exhausted {
+            let why = match attempts
+                .iter()
+                .find(|(_, tries)| tries.iter().all(|t| t.transient))
+            {
+                Some(((operation, _), tries)) => format!(
+                    "after {} attempt(s) of bank.{operation}, each unavailable or timed out",
+                    tries.len()
+                ),
+                None => "though no bank call failed while it was served".to_string(),
+            };
+            return CheckResult::fail(
+                RETRY_CONTRACT,
+                Some(call),
+                format!(
+                    "call {call} {op}: answered bank-unavailable {why}; the contract makes at least {MIN_ATTEMPTS} attempts before giving up"
+                ),
+            );
+        }
+    }
+    CheckResult::pass(
+        RETRY_CONTRACT,
+        format!(
+            "{retried} bank calls retried after a transient failure, {gave_up} given up after {MIN_ATTEMPTS} attempts or more, each within {} s",
+            GIVE_UP_WITHIN_MS / 1_000
         ),
     )
 }

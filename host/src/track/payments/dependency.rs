@@ -4,11 +4,23 @@
 //! timeout after the bank committed, the bank forgetting an idempotency key,
 //! and crashes of the gateway before or after the bank processed).
 //!
-//! Faults are decided by rules: scripted (the Nth call of an operation in the
-//! run) or seeded (a probability, drawn from a hash of the scenario's seed,
-//! the client step in flight, the operation and the attempt within that
-//! step), so that the same client request meets the same fault in the
-//! learner's run and the reference's.
+//! Faults are decided by rules: scripted on a client request (the Nth call
+//! of an operation while that request is served, or every call from the
+//! Nth on: an outage), scripted on the run (the Nth call of an operation in
+//! the whole run), or seeded (a probability, drawn from a hash of the
+//! scenario's seed, the client step in flight and the operation, applying
+//! to the first call of that operation in the step, or to every call from
+//! it on for an outage). Faults on a request, whatever the gateway did
+//! before it, land on the same request in the learner's run and the
+//! reference's; and two transient failures in a row are ridden out by every gateway
+//! that keeps the retry contract, an outage by none, so the outcome never
+//! depends on the retry budget a gateway chose (`retry-contract` holds it
+//! to the contract instead: see `checks.rs`).
+//!
+//! Every call of a state-changing operation is logged ([`BankCallRecord`]),
+//! and a bank call retried without end (more than [`MAX_ATTEMPTS`] times, or
+//! for more than [`MAX_RETRY_SPAN_MS`] of virtual time, within one request)
+//! stops the run with [`crate::sandbox::HostStopped`].
 
 use rand::RngExt;
 use serde::Serialize;
@@ -16,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use super::bank::{self, Bank, Operation};
 use crate::bindings::payments::bank as wit;
-use crate::sandbox::{HostState, InjectedCrash};
+use crate::sandbox::{HostState, HostStopped, InjectedCrash};
 use crate::sim::SeedTree;
 
 /// A fault the bank boundary can inject.
@@ -60,12 +72,59 @@ impl std::fmt::Display for BankFault {
 pub enum Trigger {
     /// The Nth call (1-based) of this operation in the run.
     Nth { operation: Operation, n: u64 },
-    /// Each call of these operations (all if empty) with this probability,
-    /// in parts per million.
+    /// The Nth call (1-based) of this operation while client step `step`
+    /// is served (its `recover` after a crash included), or with `onward`
+    /// every call from the Nth on (an outage for the rest of the request).
+    Step {
+        step: u64,
+        operation: Operation,
+        n: u64,
+        onward: bool,
+    },
+    /// With this probability (parts per million), drawn once per client
+    /// step and operation (of these operations, all if empty): the first
+    /// call of the operation in the step, or with `onward` every call of
+    /// it in the step.
     Seeded {
         operations: Vec<Operation>,
         ppm: u32,
+        onward: bool,
     },
+}
+
+/// The most attempts of one bank call (an operation and a bank key) within
+/// one client request before gauntlet stops the run: a gateway that retries
+/// forever would otherwise never answer.
+pub const MAX_ATTEMPTS: u64 = 100;
+
+/// The longest virtual time between the first and the last attempt of one
+/// bank call within one request before gauntlet stops the run (ten times
+/// the contract's bound, [`GIVE_UP_WITHIN_MS`]).
+pub const MAX_RETRY_SPAN_MS: u64 = 600_000;
+
+/// The contract's floor (payments.wit, "Retries"): a bank call that fails
+/// transiently is attempted at least this many times before the gateway
+/// answers `bank-unavailable`; scenarios never fail one more than
+/// `MIN_ATTEMPTS - 1` times in a row except in an outage.
+pub const MIN_ATTEMPTS: usize = 3;
+
+/// The contract's bound (payments.wit, "Retries"): no attempt of a bank
+/// call later than this after its first attempt, within one request.
+pub const GIVE_UP_WITHIN_MS: u64 = 60_000;
+
+/// One call of a state-changing bank operation, as the host saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BankCallRecord {
+    /// The client step being served.
+    pub step: u64,
+    pub operation: Operation,
+    /// The bank idempotency key the gateway sent.
+    pub key: String,
+    /// Virtual time when the call was made (before its latency).
+    pub at_ms: u64,
+    /// Whether the gateway saw `unavailable` or `timeout`.
+    pub transient: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -97,13 +156,18 @@ pub struct BankSim {
     rules: Vec<FaultRule>,
     latency: Latency,
     seeds: SeedTree,
-    /// The client step in flight, and the bank calls made for it so far.
+    /// The client step in flight, and the calls of each operation made for
+    /// it so far.
     step: u64,
-    attempt: u64,
+    calls_in_step: [u64; 4],
     calls_per_operation: [u64; 4],
     pub stats: BankStats,
     /// Every fault injected: (client step, operation, fault).
     pub injected: Vec<(u64, Operation, BankFault)>,
+    /// Every call of a state-changing operation, in order.
+    pub calls: Vec<BankCallRecord>,
+    /// Why gauntlet stopped the run at the bank, if it did.
+    pub stopped: Option<String>,
 }
 
 impl BankSim {
@@ -114,10 +178,12 @@ impl BankSim {
             latency,
             seeds,
             step: 0,
-            attempt: 0,
+            calls_in_step: [0; 4],
             calls_per_operation: [0; 4],
             stats: BankStats::default(),
             injected: Vec::new(),
+            calls: Vec::new(),
+            stopped: None,
         }
     }
 
@@ -131,27 +197,53 @@ impl BankSim {
     /// Marks the start of a client step: seeded faults are drawn per step.
     pub fn begin_step(&mut self, step: u64) {
         self.step = step;
-        self.attempt = 0;
+        self.calls_in_step = [0; 4];
     }
 
-    fn draw(&self, operation: Operation, purpose: &str) -> rand::rngs::ChaCha8Rng {
+    /// A generator for one purpose in the step in flight: the `attempt`-th
+    /// call of `operation` in it (latency), or the operation itself
+    /// (faults, drawn once per step).
+    fn draw(&self, operation: Operation, attempt: u64, purpose: &str) -> rand::rngs::ChaCha8Rng {
         let mut hasher = Sha256::new();
         hasher.update(self.step.to_le_bytes());
         hasher.update(operation.as_str().as_bytes());
-        hasher.update(self.attempt.to_le_bytes());
+        hasher.update(attempt.to_le_bytes());
         hasher.update(purpose.as_bytes());
         let name = hex::encode(hasher.finalize());
         self.seeds.rng(&format!("bank/{name}"))
+    }
+
+    /// Why the run must stop before this attempt at (`operation`, `key`):
+    /// the same bank call retried past [`MAX_ATTEMPTS`] or
+    /// [`MAX_RETRY_SPAN_MS`] within the request in flight.
+    fn endless_retry(&self, operation: Operation, key: &str, now_ms: u64) -> Option<String> {
+        let same = self
+            .calls
+            .iter()
+            .rev()
+            .take_while(|c| c.step == self.step)
+            .filter(|c| c.operation == operation && c.key == key);
+        let (attempts, first_ms) = same.fold((0u64, now_ms), |(n, _), c| (n + 1, c.at_ms));
+        let span = now_ms.saturating_sub(first_ms);
+        (attempts >= MAX_ATTEMPTS || span > MAX_RETRY_SPAN_MS).then(|| {
+            format!(
+                "bank.{operation} with key {key:?} was attempted {attempts} times over {} s of virtual time and would be again (the contract gives up within {} s of the first attempt)",
+                span / 1_000,
+                GIVE_UP_WITHIN_MS / 1_000
+            )
+        })
     }
 
     /// Counts the call and decides its latency and fault.
     fn next_call(&mut self, operation: Operation) -> (u64, Option<BankFault>) {
         let index = operation as usize;
         self.calls_per_operation[index] += 1;
+        self.calls_in_step[index] += 1;
         let n = self.calls_per_operation[index];
+        let in_step = self.calls_in_step[index];
         self.stats.calls += 1;
         let latency = if self.latency.max > 0 {
-            self.draw(operation, "latency")
+            self.draw(operation, in_step, "latency")
                 .random_range(self.latency.min..=self.latency.max)
         } else {
             0
@@ -164,10 +256,25 @@ impl BankSim {
                     operation: op,
                     n: nth,
                 } => *op == operation && *nth == n,
-                Trigger::Seeded { operations, ppm } => {
+                Trigger::Step {
+                    step,
+                    operation: op,
+                    n: nth,
+                    onward,
+                } => {
+                    *step == self.step
+                        && *op == operation
+                        && (in_step == *nth || (*onward && in_step > *nth))
+                }
+                Trigger::Seeded {
+                    operations,
+                    ppm,
+                    onward,
+                } => {
                     (operations.is_empty() || operations.contains(&operation))
+                        && (in_step == 1 || *onward)
                         && self
-                            .draw(operation, &format!("fault/{index}"))
+                            .draw(operation, 0, &format!("fault/{index}"))
                             .random_range(0..1_000_000u32)
                             < *ppm
                 }
@@ -177,7 +284,6 @@ impl BankSim {
                 break;
             }
         }
-        self.attempt += 1;
         if let Some(fault) = fault {
             self.stats.faults += 1;
             self.injected.push((self.step, operation, fault));
@@ -211,8 +317,13 @@ impl HostState {
     ) -> wasmtime::Result<Result<T, wit::BankError>> {
         let sim = self.bank_sim()?;
         let mut sim = sim.lock().expect("bank lock");
+        let sent_ms = self.clock().now_ms();
+        if let Some(reason) = sim.endless_retry(operation, key, sent_ms) {
+            sim.stopped = Some(reason.clone());
+            return Err(wasmtime::Error::new(HostStopped(reason)));
+        }
         let (latency, fault) = sim.next_call(operation);
-        let now = self.clock().now_ms().saturating_add(latency);
+        let now = sent_ms.saturating_add(latency);
         self.clock().set_ms(now);
         let answer = match fault {
             Some(BankFault::Unavailable) => Answer::Value(Err(wit::BankError::Unavailable)),
@@ -231,6 +342,18 @@ impl HostState {
             }
             None => Answer::Value(process(&mut sim.bank, now).map_err(to_wit_error)),
         };
+        let transient = matches!(
+            answer,
+            Answer::Value(Err(wit::BankError::Unavailable | wit::BankError::Timeout))
+        );
+        let step = sim.step;
+        sim.calls.push(BankCallRecord {
+            step,
+            operation,
+            key: key.to_string(),
+            at_ms: sent_ms,
+            transient,
+        });
         match answer {
             Answer::Value(v) => Ok(v),
             Answer::Crash(when) => Err(wasmtime::Error::new(InjectedCrash(format!(
@@ -415,15 +538,17 @@ mod tests {
     }
 
     #[test]
-    fn seeded_faults_and_latency_depend_on_the_step_and_attempt_not_on_history() {
+    fn seeded_faults_and_latency_depend_on_the_step_not_on_history() {
         let rule = FaultRule {
             trigger: Trigger::Seeded {
                 operations: vec![],
                 ppm: 500_000,
+                onward: false,
             },
             fault: BankFault::Unavailable,
         };
-        // One run makes extra calls in step 1; step 2 must not notice.
+        // One run makes extra calls in step 1; the steps after must not
+        // notice.
         let mut a = sim(vec![rule.clone()]);
         let mut b = sim(vec![rule]);
         a.begin_step(1);
@@ -432,13 +557,45 @@ mod tests {
         a.next_call(Operation::Authorize);
         b.begin_step(1);
         b.next_call(Operation::Authorize);
-        a.begin_step(2);
-        b.begin_step(2);
-        let draws_a: Vec<_> = (0..20).map(|_| a.next_call(Operation::Capture)).collect();
-        let draws_b: Vec<_> = (0..20).map(|_| b.next_call(Operation::Capture)).collect();
-        assert_eq!(draws_a, draws_b);
-        assert!(draws_a.iter().any(|d| d.1.is_some()));
-        assert!(draws_a.iter().any(|d| d.1.is_none()));
-        assert!(draws_a.iter().all(|d| (100..=2_000).contains(&d.0)));
+        let mut first_calls = Vec::new();
+        for step in 2..40 {
+            a.begin_step(step);
+            b.begin_step(step);
+            let (draw_a, draw_b) = (a.next_call(Operation::Capture), b.next_call(Operation::Capture));
+            assert_eq!(draw_a, draw_b);
+            assert!((100..=2_000).contains(&draw_a.0));
+            first_calls.push(draw_a.1);
+            // A seeded fault that is not an outage hits only the first call
+            // of the operation in the step: one retry rides it out.
+            assert_eq!(a.next_call(Operation::Capture).1, None);
+        }
+        assert!(first_calls.iter().any(Option::is_some));
+        assert!(first_calls.iter().any(Option::is_none));
+    }
+
+    #[test]
+    fn a_step_fault_lands_on_its_request_whatever_came_before() {
+        let outage = |step| FaultRule {
+            trigger: Trigger::Step {
+                step,
+                operation: Operation::Void,
+                n: 2,
+                onward: true,
+            },
+            fault: BankFault::Unavailable,
+        };
+        let mut s = sim(vec![outage(3)]);
+        s.begin_step(1);
+        for _ in 0..7 {
+            assert_eq!(s.next_call(Operation::Void).1, None);
+        }
+        s.begin_step(3);
+        assert_eq!(s.next_call(Operation::Void).1, None);
+        assert_eq!(s.next_call(Operation::Capture).1, None);
+        for _ in 0..20 {
+            assert_eq!(s.next_call(Operation::Void).1, Some(BankFault::Unavailable));
+        }
+        s.begin_step(4);
+        assert_eq!(s.next_call(Operation::Void).1, None);
     }
 }

@@ -271,6 +271,9 @@ pub struct Output {
     /// The bank faults injected while serving it: `start..end` of the
     /// bank's list of injected faults.
     pub injected: (usize, usize),
+    /// The state-changing bank calls made while serving it: `start..end`
+    /// of the bank's call log.
+    pub bank_log: (usize, usize),
 }
 
 impl PartialEq for Output {

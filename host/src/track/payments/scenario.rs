@@ -91,6 +91,9 @@ impl From<OperationSpec> for Operation {
 #[serde(rename_all = "kebab-case")]
 enum FaultKind {
     Unavailable,
+    /// `unavailable` on every call from the one named on: the bank is down
+    /// for the rest of the request (a step's fault, or seeded).
+    Outage,
     TimeoutAfterCommit,
     ForgetKey,
     CrashBefore,
@@ -103,7 +106,7 @@ impl FaultKind {
     /// The fault at the bank boundary, or at a store write.
     fn target(self) -> Result<BankFault, StoreFault> {
         match self {
-            FaultKind::Unavailable => Ok(BankFault::Unavailable),
+            FaultKind::Unavailable | FaultKind::Outage => Ok(BankFault::Unavailable),
             FaultKind::TimeoutAfterCommit => Ok(BankFault::TimeoutAfterCommit),
             FaultKind::ForgetKey => Ok(BankFault::ForgetKey),
             FaultKind::CrashBefore => Ok(BankFault::CrashBefore),
@@ -114,8 +117,9 @@ impl FaultKind {
     }
 }
 
-/// `fault` at the `nth` call of `operation`, or with `probability` on every
-/// call of `operations` (all if absent).
+/// `fault` at the `nth` call of `operation` in the run, or with
+/// `probability` on the first call of each of `operations` (all if absent)
+/// in each request (on every call of it in the request, for an outage).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FaultSpec {
@@ -124,6 +128,17 @@ struct FaultSpec {
     nth: Option<u64>,
     probability: Option<f64>,
     operations: Option<Vec<OperationSpec>>,
+}
+
+/// A fault on the request of its step: `fault` at the `nth` call (default
+/// 1) of `operation` (default: the step's own) while the request is served,
+/// its `recover` after a crash included; an `outage` from that call on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct StepFaultSpec {
+    fault: FaultKind,
+    operation: Option<OperationSpec>,
+    nth: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +173,8 @@ struct StepSpec {
     get: Option<String>,
     by_order: Option<String>,
     by_customer: Option<String>,
+    #[serde(default)]
+    faults: Vec<StepFaultSpec>,
     expect: Option<Expect>,
 }
 
@@ -279,7 +296,13 @@ impl Scenario {
                 store_faults.push((trigger, store_fault));
                 continue;
             }
+            let onward = f.fault == FaultKind::Outage;
             let trigger = match (f.operation, f.nth, f.probability, &f.operations) {
+                (Some(_), Some(_), None, None) if onward => {
+                    return Err(err(
+                        "an outage lasts the rest of a request: put it in a step's `faults`, or give it a `probability`".into(),
+                    ));
+                }
                 (Some(op), Some(n), None, None) if n >= 1 => Trigger::Nth {
                     operation: op.into(),
                     n,
@@ -287,6 +310,7 @@ impl Scenario {
                 (None, None, Some(p), ops) if (0.0..=1.0).contains(&p) => Trigger::Seeded {
                     operations: ops.iter().flatten().map(|o| Operation::from(*o)).collect(),
                     ppm: crate::scenario::ppm(p),
+                    onward,
                 },
                 _ => {
                     return Err(err(
@@ -382,13 +406,46 @@ impl Scenario {
                 labels.insert(label.clone());
             }
             if let Some(op) = ops.pop() {
+                let own = match &op {
+                    Op::Authorize { .. } => Some(Operation::Authorize),
+                    Op::Capture { .. } => Some(Operation::Capture),
+                    Op::Void { .. } => Some(Operation::Void),
+                    Op::Refund { .. } => Some(Operation::Refund),
+                    _ => None,
+                };
+                for f in &s.faults {
+                    let Ok(fault) = f.fault.target() else {
+                        return Err(err(
+                            "a step's faults are bank faults; crashes at store writes go in [[faults]]".into(),
+                        ));
+                    };
+                    let Some(operation) = f.operation.map(Operation::from).or(own) else {
+                        return Err(err(
+                            "a fault on a read names the bank `operation` it hits".into(),
+                        ));
+                    };
+                    let n = f.nth.unwrap_or(1);
+                    if n == 0 {
+                        return Err(err("a step fault's `nth` counts from 1".into()));
+                    }
+                    faults.push(FaultRule {
+                        trigger: Trigger::Step {
+                            // The driver numbers client steps from 1.
+                            step: calls as u64 + 1,
+                            operation,
+                            n,
+                            onward: f.fault == FaultKind::Outage,
+                        },
+                        fault,
+                    });
+                }
                 if let Some(expect) = &s.expect {
                     expectations.insert(calls, (expect.clone(), line));
                 }
                 actions.push(Action::Call(op));
                 calls += 1;
-            } else if s.expect.is_some() {
-                return Err(err("expect belongs to a step with a request".into()));
+            } else if s.expect.is_some() || !s.faults.is_empty() {
+                return Err(err("expect and faults belong to a step with a request".into()));
             }
         }
         if let Some(generate) = &spec.generate {

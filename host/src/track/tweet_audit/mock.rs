@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::model::{Criteria, Decision, judge, tokens};
 use crate::bindings::tweet_audit::{model as wit, output as wit_output};
-use crate::sandbox::{HostState, InjectedCrash};
+use crate::sandbox::{HostState, HostStopped, InjectedCrash};
 use crate::sim::SeedTree;
 
 /// A minute of the model's quota, in milliseconds.
@@ -487,17 +487,17 @@ impl wit::Host for HostState {
         let mut sim = sim.lock().expect("model lock");
         let n = sim.calls.len() as u64 + 1;
         if n > sim.max_calls {
-            return Err(wasmtime::Error::msg(format!(
-                "gauntlet stopped the run: {} model calls, far more than the archive needs",
+            return Err(wasmtime::Error::new(HostStopped(format!(
+                "{} model calls, far more than the archive needs",
                 sim.max_calls
-            )));
+            ))));
         }
         if let Some((rejected, status)) = sim.seen_rejection()
             && n > rejected + MAX_CALLS_AFTER_REJECTION
         {
-            return Err(wasmtime::Error::msg(format!(
-                "gauntlet stopped the run: {MAX_CALLS_AFTER_REJECTION} model calls after call #{rejected} was rejected for good ({status})"
-            )));
+            return Err(wasmtime::Error::new(HostStopped(format!(
+                "{MAX_CALLS_AFTER_REJECTION} model calls after call #{rejected} was rejected for good ({status})"
+            ))));
         }
         let criteria = Criteria {
             forbidden_words: criteria.forbidden_words,
