@@ -58,6 +58,14 @@ pub trait Bug {
         Box::new(WitStore)
     }
 
+    /// How long to wait after the n-th transient failure in a row of a
+    /// bank call before trying it again (`None`: give up). The contract
+    /// leaves this open within bounds: allowed-variant plugins override it
+    /// too.
+    fn retry(failures: usize) -> Option<u64> {
+        core::reference_retry(failures)
+    }
+
     /// The `authorize` export.
     fn authorize(gateway: &mut Gateway, request: &core::AuthorizeRequest) -> core::Response {
         gateway.authorize(request)
@@ -322,6 +330,7 @@ impl core::Clock for WitClock {
 fn gateway() -> Gateway {
     use crate::Buggy as B;
     core::Gateway::new(<B as Bug>::bank(), <B as Bug>::store(), WitClock)
+        .with_retry(<B as Bug>::retry)
 }
 
 fn wit_state(state: core::PaymentState) -> PaymentState {

@@ -134,6 +134,7 @@ impl<'s> GatewayDriver<'s> {
         let (mut fuel, plugin) = self.meter.finish(&mut store, budget, result);
         let plugin = plugin?;
         if self.replacing {
+            self.bank().begin_export_call();
             let budget = self.meter.begin(&mut store);
             let result = plugin
                 .gauntlet_payments_gateway()
@@ -167,6 +168,7 @@ impl<'s> GatewayDriver<'s> {
             | Op::Get { payment } => vec![self.id_of(payment)],
             _ => Vec::new(),
         };
+        self.bank().begin_export_call();
         let (store, plugin) = self.live.as_mut().expect("a live instance");
         let gateway = plugin.gauntlet_payments_gateway();
         let budget = self.meter.begin(store);
@@ -236,6 +238,7 @@ impl<'s> GatewayDriver<'s> {
         self.bank().clear_faults();
         self.store_faults.lock().expect("store faults lock").clear();
         self.ensure_live().await?;
+        self.bank().begin_export_call();
         let (store, plugin) = self.live.as_mut().expect("a live instance");
         let budget = self.meter.begin(store);
         let result = plugin

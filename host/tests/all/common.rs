@@ -109,11 +109,21 @@ pub fn test_component(wasm: &Path, scenario: Option<&str>) -> RunReport {
 /// [`test_component`] with other limits for the plugin (the reference
 /// keeps the default ones).
 pub fn test_component_with(wasm: &Path, scenario: Option<&str>, limits: Limits) -> RunReport {
+    test_component_seeded(wasm, scenario, limits, None)
+}
+
+/// [`test_component_with`] on another seed than each scenario's own.
+pub fn test_component_seeded(
+    wasm: &Path,
+    scenario: Option<&str>,
+    limits: Limits,
+    seed: Option<u64>,
+) -> RunReport {
     let cache = cache();
     let plugin = plugin::load(&cache, wasm, limits, true).unwrap();
     let reference = plugin::load_reference(&cache, plugin.track, Limits::default()).unwrap();
     let sources = plugin.track.select_scenarios(scenario).unwrap();
-    run_suite(&plugin, &reference, &sources, None, &mut Silent).unwrap()
+    run_suite(&plugin, &reference, &sources, seed, &mut Silent).unwrap()
 }
 
 /// The one scenario of a report run with `--scenario`.
@@ -155,10 +165,33 @@ pub fn component_passes_everything(wasm: &Path, at_least: usize) {
 
 /// [`component_passes_everything`] with other limits for the plugin.
 pub fn component_passes_everything_with(wasm: &Path, at_least: usize, limits: Limits) {
-    let report = test_component_with(wasm, None, limits);
+    assert_passes(&test_component_with(wasm, None, limits), at_least, None);
+}
+
+/// The seeds an allowed-variant plugin must pass on: each scenario's own,
+/// then 1 to 5.
+pub const VARIANT_SEEDS: [Option<u64>; 6] = [None, Some(1), Some(2), Some(3), Some(4), Some(5)];
+
+/// Runs every scenario against an example plugin on each of
+/// [`VARIANT_SEEDS`] and asserts that it passes them all: a plugin that
+/// takes a choice the contract leaves open.
+pub fn passes_everything_on_every_seed(plugin: &str, at_least: usize) {
+    for seed in VARIANT_SEEDS {
+        let report = test_component_seeded(&plugin_wasm(plugin), None, Limits::default(), seed);
+        assert_passes(&report, at_least, seed);
+    }
+}
+
+fn assert_passes(report: &RunReport, at_least: usize, seed: Option<u64>) {
     assert!(report.scenarios.len() >= at_least);
     for r in &report.scenarios {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "{} (seed {seed:?}): {:#?}",
+            r.name,
+            r.checks
+        );
         assert!(
             r.checks.iter().all(|c| c.status == Status::Pass),
             "{}: {:#?}",

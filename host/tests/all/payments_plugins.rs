@@ -1,11 +1,12 @@
 //! Every example payment gateway gets the verdict it was written to get: the
-//! naive one passes everything; each buggy one is caught by the check named
-//! in its README.
+//! naive one and the allowed variants (other retry budgets and backoffs)
+//! pass everything, on several seeds; each buggy one is caught by the check
+//! named in its README.
 
-use gauntlet::check::{Status, Verdict};
+use gauntlet::check::Verdict;
 use gauntlet::runner::{RunReport, ScenarioReport};
 
-use crate::common::{only, plugin_wasm, test_component};
+use crate::common::{only, passes_everything_on_every_seed, plugin_wasm, test_component};
 
 fn failed(r: &ScenarioReport) -> Vec<&'static str> {
     r.failed_checks().map(|c| c.name).collect()
@@ -22,22 +23,6 @@ fn caught(plugin: &str, scenario: &str, check: &str) -> RunReport {
         r.checks
     );
     report
-}
-
-#[test]
-fn naive_gateway_passes_every_scenario() {
-    let report = test_component(&plugin_wasm("payment-gateway/naive"), None);
-    assert!(!report.scenarios.is_empty());
-    for r in &report.scenarios {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {:#?}", r.name, r.checks);
-        assert!(
-            r.checks.iter().all(|c| c.status == Status::Pass),
-            "{}: {:#?}",
-            r.name,
-            r.checks
-        );
-    }
-    assert!(report.all_passed());
 }
 
 #[test]
@@ -126,4 +111,96 @@ fn a_second_hold_is_caught_by_the_bank_side_diff_too() {
         "timeout-after-commit-authorize",
         "bank-effects-match",
     );
+}
+
+// ---- the retry contract: budgets and backoffs are the gateway's choice ----
+
+#[test]
+fn naive_gateway_passes_every_scenario_on_every_seed() {
+    passes_everything_on_every_seed("payment-gateway/naive", 16);
+}
+
+#[test]
+fn a_gateway_retrying_twice_at_once_passes_every_scenario_on_every_seed() {
+    passes_everything_on_every_seed("payment-gateway/retry-2-immediate", 16);
+}
+
+#[test]
+fn a_gateway_retrying_three_times_a_second_apart_passes_every_scenario_on_every_seed() {
+    passes_everything_on_every_seed("payment-gateway/retry-3-fixed", 16);
+}
+
+#[test]
+fn a_gateway_retrying_six_times_with_linear_backoff_passes_every_scenario_on_every_seed() {
+    passes_everything_on_every_seed("payment-gateway/retry-6-linear", 16);
+}
+
+#[test]
+fn a_gateway_retrying_eight_times_with_capped_backoff_passes_every_scenario_on_every_seed() {
+    passes_everything_on_every_seed("payment-gateway/retry-8-capped", 16);
+}
+
+/// The message of `check`, which must fail on `scenario`.
+fn message_of(plugin: &str, scenario: &str, check: &str) -> String {
+    let report = caught(plugin, scenario, check);
+    let r = only(&report);
+    r.failed_checks()
+        .find(|c| c.name == check)
+        .map(|c| c.message.clone())
+        .unwrap()
+}
+
+#[test]
+fn never_retries_is_caught_by_retry_contract() {
+    let message = message_of(
+        "payment-gateway/never-retries",
+        "transient-unavailable",
+        "retry-contract",
+    );
+    assert!(
+        message.contains("answered bank-unavailable after 1 attempt(s) of bank.authorize"),
+        "{message}"
+    );
+}
+
+#[test]
+fn retries_once_is_caught_by_retry_contract() {
+    let message = message_of(
+        "payment-gateway/retries-once",
+        "transient-unavailable",
+        "retry-contract",
+    );
+    assert!(message.contains("after 2 attempt(s)"), "{message}");
+}
+
+#[test]
+fn retries_too_long_is_caught_by_retry_contract() {
+    let message = message_of(
+        "payment-gateway/retries-too-long",
+        "transient-unavailable",
+        "retry-contract",
+    );
+    assert!(
+        message.contains("was attempted 10 times") && message.contains("gives up within 60000 ms"),
+        "{message}"
+    );
+}
+
+#[test]
+fn retries_forever_is_stopped_and_caught_by_retry_contract() {
+    let report = caught(
+        "payment-gateway/retries-forever",
+        "transient-unavailable",
+        "retry-contract",
+    );
+    let r = only(&report);
+    // gauntlet stopped it: a failure of the contract, not a trap.
+    assert_eq!(r.verdict, Verdict::Fail);
+    let message = &r
+        .failed_checks()
+        .find(|c| c.name == "retry-contract")
+        .unwrap()
+        .message;
+    assert!(message.contains("was attempted 100 times"), "{message}");
+    assert!(failed(r).contains(&"completes"), "{:#?}", r.checks);
 }

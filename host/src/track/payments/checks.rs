@@ -420,16 +420,18 @@ pub fn retry_contract(answers: &Answers) -> CheckResult {
     let mut retried = 0;
     for &(call, op, output) in &answers.calls {
         let log = &run.bank.calls[output.bank_log.0..output.bank_log.1];
-        // The attempts of each bank call (operation and bank key) made
-        // while serving this request, in order.
-        let mut attempts: BTreeMap<(Operation, &str), Vec<&BankCallRecord>> = BTreeMap::new();
+        // The attempts of each bank call (operation and bank key) made by
+        // each call into the gateway while serving this request (the
+        // request, and `recover` after a crash: each starts its retries
+        // afresh), in order.
+        let mut attempts: BTreeMap<(u64, Operation, &str), Vec<&BankCallRecord>> = BTreeMap::new();
         for record in log {
             attempts
-                .entry((record.operation, record.key.as_str()))
+                .entry((record.export_call, record.operation, record.key.as_str()))
                 .or_default()
                 .push(record);
         }
-        for ((operation, key), tries) in &attempts {
+        for ((_, operation, key), tries) in &attempts {
             let (first, last) = (tries[0], tries[tries.len() - 1]);
             if tries.len() > 1 && tries[..tries.len() - 1].iter().any(|t| t.transient) {
                 retried += 1;
@@ -461,7 +463,7 @@ pub fn retry_contract(answers: &Answers) -> CheckResult {
                 .iter()
                 .find(|(_, tries)| tries.iter().all(|t| t.transient))
             {
-                Some(((operation, _), tries)) => format!(
+                Some(((_, operation, _), tries)) => format!(
                     "after {} attempt(s) of bank.{operation}, each unavailable or timed out",
                     tries.len()
                 ),

@@ -118,6 +118,9 @@ pub const GIVE_UP_WITHIN_MS: u64 = 60_000;
 pub struct BankCallRecord {
     /// The client step being served.
     pub step: u64,
+    /// Which call into the gateway made it (a request, or `recover`),
+    /// counted from 1 over the run: each starts its retries afresh.
+    pub export_call: u64,
     pub operation: Operation,
     /// The bank idempotency key the gateway sent.
     pub key: String,
@@ -161,6 +164,8 @@ pub struct BankSim {
     step: u64,
     calls_in_step: [u64; 4],
     calls_per_operation: [u64; 4],
+    /// The call into the gateway in flight (counted from 1).
+    export_call: u64,
     pub stats: BankStats,
     /// Every fault injected: (client step, operation, fault).
     pub injected: Vec<(u64, Operation, BankFault)>,
@@ -180,6 +185,7 @@ impl BankSim {
             step: 0,
             calls_in_step: [0; 4],
             calls_per_operation: [0; 4],
+            export_call: 0,
             stats: BankStats::default(),
             injected: Vec::new(),
             calls: Vec::new(),
@@ -192,6 +198,12 @@ impl BankSim {
     pub fn clear_faults(&mut self) {
         self.rules.clear();
         self.latency = Latency::default();
+    }
+
+    /// Marks a new call into the gateway (a request, or `recover`): the
+    /// bank calls from now on are its.
+    pub fn begin_export_call(&mut self) {
+        self.export_call += 1;
     }
 
     /// Marks the start of a client step: seeded faults are drawn per step.
@@ -215,13 +227,13 @@ impl BankSim {
 
     /// Why the run must stop before this attempt at (`operation`, `key`):
     /// the same bank call retried past [`MAX_ATTEMPTS`] or
-    /// [`MAX_RETRY_SPAN_MS`] within the request in flight.
+    /// [`MAX_RETRY_SPAN_MS`] within one call into the gateway.
     fn endless_retry(&self, operation: Operation, key: &str, now_ms: u64) -> Option<String> {
         let same = self
             .calls
             .iter()
             .rev()
-            .take_while(|c| c.step == self.step)
+            .take_while(|c| c.step == self.step && c.export_call == self.export_call)
             .filter(|c| c.operation == operation && c.key == key);
         let (attempts, first_ms) = same.fold((0u64, now_ms), |(n, _), c| (n + 1, c.at_ms));
         let span = now_ms.saturating_sub(first_ms);
@@ -346,9 +358,10 @@ impl HostState {
             answer,
             Answer::Value(Err(wit::BankError::Unavailable | wit::BankError::Timeout))
         );
-        let step = sim.step;
+        let (step, export_call) = (sim.step, sim.export_call);
         sim.calls.push(BankCallRecord {
             step,
+            export_call,
             operation,
             key: key.to_string(),
             at_ms: sent_ms,
@@ -561,7 +574,10 @@ mod tests {
         for step in 2..40 {
             a.begin_step(step);
             b.begin_step(step);
-            let (draw_a, draw_b) = (a.next_call(Operation::Capture), b.next_call(Operation::Capture));
+            let (draw_a, draw_b) = (
+                a.next_call(Operation::Capture),
+                b.next_call(Operation::Capture),
+            );
             assert_eq!(draw_a, draw_b);
             assert!((100..=2_000).contains(&draw_a.0));
             first_calls.push(draw_a.1);

@@ -421,7 +421,7 @@ impl Scenario {
                     };
                     let Some(operation) = f.operation.map(Operation::from).or(own) else {
                         return Err(err(
-                            "a fault on a read names the bank `operation` it hits".into(),
+                            "a fault on a read names the bank `operation` it hits".into()
                         ));
                     };
                     let n = f.nth.unwrap_or(1);
@@ -445,7 +445,9 @@ impl Scenario {
                 actions.push(Action::Call(op));
                 calls += 1;
             } else if s.expect.is_some() || !s.faults.is_empty() {
-                return Err(err("expect and faults belong to a step with a request".into()));
+                return Err(err(
+                    "expect and faults belong to a step with a request".into()
+                ));
             }
         }
         if let Some(generate) = &spec.generate {

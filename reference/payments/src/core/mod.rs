@@ -115,7 +115,10 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use gateway::{BACKOFF_MS, Gateway, REFUND_WITHOUT_CAPTURE_ID, Response, SCAN_PAGE};
+pub use gateway::{
+    BACKOFF_MS, Gateway, REFUND_WITHOUT_CAPTURE_ID, Response, RetryPolicy, SCAN_PAGE,
+    reference_retry,
+};
 pub use records::{
     IdempotencyRecord, Intent, Operation, PaymentRecord, authorize_fingerprint, bank_key, escape,
     payment_id,

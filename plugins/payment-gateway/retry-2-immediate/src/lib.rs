@@ -1,0 +1,14 @@
+//! The reference payment gateway with another retry policy the contract
+//! allows. See README.md.
+
+#[path = "../../buggy_glue.rs"]
+mod glue;
+
+struct Buggy;
+
+impl glue::Bug for Buggy {
+    fn retry(failures: usize) -> Option<u64> {
+        // Two retries, no backoff: the contract's floor.
+        (failures <= 2).then_some(0)
+    }
+}

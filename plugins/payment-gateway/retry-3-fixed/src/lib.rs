@@ -1,0 +1,13 @@
+//! The reference payment gateway with another retry policy the contract
+//! allows. See README.md.
+
+#[path = "../../buggy_glue.rs"]
+mod glue;
+
+struct Buggy;
+
+impl glue::Bug for Buggy {
+    fn retry(failures: usize) -> Option<u64> {
+        (failures <= 3).then_some(1_000)
+    }
+}
