@@ -204,3 +204,56 @@ fn retries_forever_is_stopped_and_caught_by_retry_contract() {
     assert!(message.contains("was attempted 100 times"), "{message}");
     assert!(failed(r).contains(&"completes"), "{:#?}", r.checks);
 }
+
+// ---- gaps closed: bugs that escaped every check before ----------------------
+
+#[test]
+fn expired_as_transient_is_caught_by_permanent_errors_once_whatever_the_answer() {
+    // The shop hears bank-unavailable, not a permanent error: the bank
+    // calls after the decline give it away.
+    let message = message_of(
+        "payment-gateway/expired-as-transient",
+        "permanent-errors",
+        "permanent-errors-once",
+    );
+    assert!(
+        message.contains("refused for good at attempt 1")
+            && message.contains("answered error bank-unavailable"),
+        "{message}"
+    );
+}
+
+#[test]
+fn refund_timeout_as_failure_is_caught_by_bank_agrees_both_ways() {
+    // Its state is backed by the bank; the bank did more than it says.
+    let message = message_of(
+        "payment-gateway/refund-timeout-as-failure",
+        "timeout-after-commit-refund",
+        "bank-agrees",
+    );
+    assert!(
+        message.contains("is captured at the gateway, but the bank refunded its capture"),
+        "{message}"
+    );
+}
+
+#[test]
+fn counter_in_memory_is_caught_after_a_crash() {
+    // The next payment after a crash gets an earlier payment's id.
+    caught(
+        "payment-gateway/counter-in-memory",
+        "crash-after-bank-answered",
+        "expectations",
+    );
+    // Without crashes, guest memory is as good as the store.
+    let report = test_component(
+        &plugin_wasm("payment-gateway/counter-in-memory"),
+        Some("idempotency"),
+    );
+    assert_eq!(
+        only(&report).verdict,
+        Verdict::Pass,
+        "{:#?}",
+        only(&report).checks
+    );
+}

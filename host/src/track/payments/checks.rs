@@ -11,11 +11,14 @@
 //! - `key-reuse-refused`: a key used again for the same operation with
 //!   other parameters is refused (`idempotency-key-reused`), with no bank
 //!   effect.
-//! - `permanent-errors-once`: a permanent error costs one bank call.
+//! - `permanent-errors-once`: a permanent error costs one bank call, and a
+//!   bank call refused for good is never asked again, whatever the answer.
 //! - `no-call-for-invalid-transition`: an invalid transition is refused
 //!   without calling the bank.
 //! - `bank-agrees`: after the run and a recovery pass, every payment's state
-//!   agrees with the bank, no hold is orphaned, and balances reconcile.
+//!   agrees with the bank both ways (what the gateway says was done was
+//!   done, and nothing more: no refund of a payment it calls captured), no
+//!   hold or capture belongs to no payment, and balances reconcile.
 //! - `retry-contract`: a transient bank failure (`unavailable`, `timeout`)
 //!   is retried at least twice before the shop hears `bank-unavailable`, and
 //!   no bank call is attempted later than 60 s of virtual time after its
@@ -244,9 +247,44 @@ pub fn key_reuse_refused(answers: &Answers) -> CheckResult {
     CheckResult::pass(KEY_REUSE_REFUSED, format!("{reused} reused keys refused"))
 }
 
+/// The attempts of each bank call (operation and bank key) made by each
+/// call into the gateway while serving one request (the request itself, and
+/// `recover` after a crash: each starts afresh), in order.
+fn attempts_of<'a>(
+    run: &'a Run,
+    output: &Output,
+) -> BTreeMap<(u64, Operation, &'a str), Vec<&'a BankCallRecord>> {
+    let mut attempts: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for record in &run.bank.calls[output.bank_log.0..output.bank_log.1] {
+        attempts
+            .entry((record.export_call, record.operation, record.key.as_str()))
+            .or_default()
+            .push(record);
+    }
+    attempts
+}
+
 pub fn permanent_errors_once(answers: &Answers) -> CheckResult {
     let run = answers.run;
     let ledger = run.bank.bank.ledger();
+    // Whatever the final answer: a bank call asked again after a
+    // permanent refusal, by the same call into the gateway.
+    for &(call, op, output) in &answers.calls {
+        for ((_, operation, key), tries) in attempts_of(run, output) {
+            if let Some(refused) = tries[..tries.len() - 1].iter().position(|t| t.permanent) {
+                return CheckResult::fail(
+                    PERMANENT_ONCE,
+                    Some(call),
+                    format!(
+                        "call {call} {op}: bank.{operation} with key {key:?} refused for good at attempt {}, yet it was asked {} time(s) more (answered {})",
+                        refused + 1,
+                        tries.len() - refused - 1,
+                        output.answer
+                    ),
+                );
+            }
+        }
+    }
     let mut seen = 0;
     for &(call, op, output) in &answers.calls {
         let Answer::Error(kind) = &output.answer else {
@@ -388,19 +426,38 @@ pub fn bank_agrees(run: &Run) -> CheckResult {
         {
             return fail(format!("the bank has no refund of capture {capture}"));
         }
-    }
-    // A hold the gateway does not know of is money held for nothing.
-    for (authorization, status) in bank.authorizations() {
-        if status == AuthorizationStatus::Active && !referenced.contains(&authorization.id) {
-            return CheckResult::fail(
-                BANK_AGREES,
-                None,
-                format!(
-                    "the bank holds {} cents on card {} under authorization {}, which no payment of the gateway names",
-                    authorization.amount, authorization.card_number, authorization.id
-                ),
-            );
+        // Two-sided: what the bank did beyond the gateway's state (found
+        // through the authorization: the capture's receipt may be unknown).
+        if payment.state == "captured"
+            && let Some((id, _)) = status
+            && let Some(capture) = bank.capture_of(id)
+            && let Some(refund) = bank.refund_of(&capture.id)
+        {
+            return fail(format!(
+                "the bank refunded its capture {} (refund {})",
+                capture.id, refund.id
+            ));
         }
+    }
+    // A hold or a capture the gateway does not know of is money held or
+    // taken for nothing (a voided one is released: no harm done).
+    for (authorization, status) in bank.authorizations() {
+        if referenced.contains(&authorization.id) {
+            continue;
+        }
+        let what = match status {
+            AuthorizationStatus::Active => "holds",
+            AuthorizationStatus::Captured => "captured",
+            AuthorizationStatus::Voided => continue,
+        };
+        return CheckResult::fail(
+            BANK_AGREES,
+            None,
+            format!(
+                "the bank {what} {} cents on card {} under authorization {}, which no payment of the gateway names",
+                authorization.amount, authorization.card_number, authorization.id
+            ),
+        );
     }
     CheckResult::pass(
         BANK_AGREES,
@@ -467,7 +524,7 @@ pub fn retry_contract(answers: &Answers) -> CheckResult {
                     "after {} attempt(s) of bank.{operation}, each unavailable or timed out",
                     tries.len()
                 ),
-                None => "though no bank call failed while it was served".to_string(),
+                None => "though no bank call failed transiently while it was served".to_string(),
             };
             return CheckResult::fail(
                 RETRY_CONTRACT,

@@ -128,6 +128,9 @@ pub struct BankCallRecord {
     pub at_ms: u64,
     /// Whether the gateway saw `unavailable` or `timeout`.
     pub transient: bool,
+    /// Whether the gateway saw a permanent refusal (a decline, or
+    /// `authorization-expired`): asking again can only get the same.
+    pub permanent: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -358,6 +361,15 @@ impl HostState {
             answer,
             Answer::Value(Err(wit::BankError::Unavailable | wit::BankError::Timeout))
         );
+        let permanent = matches!(
+            answer,
+            Answer::Value(Err(wit::BankError::InvalidCard
+                | wit::BankError::InvalidCvv
+                | wit::BankError::InvalidAmount
+                | wit::BankError::CardExpired
+                | wit::BankError::InsufficientFunds
+                | wit::BankError::AuthorizationExpired))
+        );
         let (step, export_call) = (sim.step, sim.export_call);
         sim.calls.push(BankCallRecord {
             step,
@@ -366,6 +378,7 @@ impl HostState {
             key: key.to_string(),
             at_ms: sent_ms,
             transient,
+            permanent,
         });
         match answer {
             Answer::Value(v) => Ok(v),

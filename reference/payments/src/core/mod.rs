@@ -120,8 +120,8 @@ pub use gateway::{
     reference_retry,
 };
 pub use records::{
-    IdempotencyRecord, Intent, Operation, PaymentRecord, authorize_fingerprint, bank_key, escape,
-    payment_id,
+    IdempotencyRecord, Intent, Operation, PaymentRecord, SEQ_KEY, authorize_fingerprint, bank_key,
+    escape, payment_id,
 };
 pub use types::{
     Authorization, AuthorizeRequest, Bank, BankError, CURRENCY, CaptureReceipt, Card, Clock,
