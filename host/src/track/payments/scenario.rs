@@ -130,9 +130,10 @@ struct FaultSpec {
     operations: Option<Vec<OperationSpec>>,
 }
 
-/// A fault on the request of its step: `fault` at the `nth` call (default
-/// 1) of `operation` (default: the step's own) while the request is served,
-/// its `recover` after a crash included; an `outage` from that call on.
+/// A fault on the request of its step: `fault` at the `nth` call (1 if
+/// absent) of `operation` (the step's own if absent) while the request is
+/// served, its `recover` after a crash included; an `outage` from that call
+/// on.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct StepFaultSpec {
