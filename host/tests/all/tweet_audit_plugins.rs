@@ -4,11 +4,18 @@
 
 use gauntlet::check::Status;
 
-use crate::common::{only, passes_everything, plugin_wasm, test_component};
+use crate::common::{only, passes_everything_on_every_seed, plugin_wasm, test_component};
 
 #[test]
-fn naive_pipeline_passes_every_scenario() {
-    passes_everything("tweet-audit/naive", 18);
+fn naive_pipeline_passes_every_scenario_on_every_seed() {
+    // Batches of 10, no pacing of its own: the reference's taste is not
+    // the contract.
+    passes_everything_on_every_seed("tweet-audit/naive", 18);
+}
+
+#[test]
+fn batches_of_seven_with_a_longer_backoff_pass_every_scenario_on_every_seed() {
+    passes_everything_on_every_seed("tweet-audit/batch-7-patient", 18);
 }
 
 /// Runs one scenario against a buggy pipeline and returns the message of
@@ -113,6 +120,21 @@ fn deciding_without_a_valid_answer_is_caught_by_every_tweet_classified() {
     );
     assert!(
         message.contains("was never classified: no answer the pipeline saw decided it"),
+        "{message}"
+    );
+}
+
+#[test]
+fn redoing_a_finished_audit_is_caught_by_rerun_does_nothing() {
+    // The rewritten file is byte for byte the first one: only the model's
+    // call log and the file's changes show the second audit.
+    let message = caught(
+        "tweet-audit/redoes-finished-audit",
+        "rerun",
+        "rerun-does-nothing",
+    );
+    assert!(
+        message.contains("made model call #") && message.contains("after the audit had finished"),
         "{message}"
     );
 }

@@ -19,6 +19,7 @@ pub const CSV_EXACT: &str = "csv-exact";
 pub const RATE_LIMIT_RESPECTED: &str = "rate-limit-respected";
 pub const BACKOFF_RESPECTED: &str = "backoff-respected";
 pub const PERMANENT_ERRORS_STOP: &str = "permanent-errors-stop";
+pub const RERUN_DOES_NOTHING: &str = "rerun-does-nothing";
 
 /// Every check of the track, in the order reports list them.
 pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
@@ -32,7 +33,55 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
         rate_limit_respected(&facts),
         backoff_respected(&facts),
         permanent_errors_stop(&facts),
+        rerun_does_nothing(&facts),
     ]
+}
+
+/// After a `run` returned a finished audit, a later `run` makes no model
+/// call and leaves the file alone (the WIT: "a second `run` appends
+/// nothing"; the file's digest alone cannot tell a pipeline that redid
+/// the whole audit and wrote the same rows).
+fn rerun_does_nothing(facts: &Facts) -> CheckResult {
+    let Some(finished) = facts
+        .run
+        .history
+        .returned()
+        .find(|(_, _, o)| matches!(o.outcome, Outcome::Summary(_)))
+        .map(|(_, call, _)| call)
+    else {
+        return CheckResult::pass(RERUN_DOES_NOTHING, "no audit finished".to_string());
+    };
+    let later = |instance: u32| facts.call_of(instance) > finished;
+    if let Some(call) = facts.run.model.calls.iter().find(|c| later(c.instance)) {
+        return facts.fail(
+            RERUN_DOES_NOTHING,
+            call.instance,
+            format!(
+                "run call {} made model call #{} after the audit had finished at run call {finished}",
+                facts.call_of(call.instance),
+                call.n
+            ),
+        );
+    }
+    if let Some(&instance) = facts.run.file.changes.iter().find(|&&i| later(i)) {
+        return facts.fail(
+            RERUN_DOES_NOTHING,
+            instance,
+            format!(
+                "run call {} changed the output file after the audit had finished at run call {finished}",
+                facts.call_of(instance)
+            ),
+        );
+    }
+    let reruns = facts
+        .scenario
+        .plan
+        .call_count()
+        .saturating_sub(finished + 1);
+    CheckResult::pass(
+        RERUN_DOES_NOTHING,
+        format!("{reruns} run(s) after the finished audit: no model call, nothing written"),
+    )
 }
 
 /// What the checks share: the truth by id and the run's rows.

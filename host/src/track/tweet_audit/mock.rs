@@ -428,6 +428,9 @@ pub struct OutputFile {
     seeds: Option<SeedTree>,
     /// The instance now running.
     pub instance: u32,
+    /// The instance behind every change of the file, in order: each append,
+    /// and each truncate that removed lines.
+    pub changes: Vec<u32>,
 }
 
 impl OutputFile {
@@ -554,6 +557,7 @@ impl wit_output::Host for HostState {
         file.bytes += line.len() + 1;
         file.appends += 1;
         let instance = file.instance;
+        file.changes.push(instance);
         file.lines.push(Line {
             text: line,
             instance,
@@ -580,6 +584,10 @@ impl wit_output::Host for HostState {
     async fn truncate(&mut self, lines: u32) -> wasmtime::Result<()> {
         let file = self.output_file()?;
         let mut file = file.lock().expect("output lock");
+        if (lines as usize) < file.lines.len() {
+            let instance = file.instance;
+            file.changes.push(instance);
+        }
         file.lines.truncate(lines as usize);
         file.bytes = file.lines.iter().map(|l| l.text.len() + 1).sum();
         Ok(())

@@ -119,7 +119,17 @@ impl<'p, 'a, R: Rules, M: Model, O: Output, S: Store, C: Clock> Pipeline<'p, 'a,
             Checkpoint::from_bytes(&bytes).expect("the stored checkpoint is not this pipeline's")
         });
         match saved {
-            Some(Checkpoint::Done(done)) => Some(done),
+            Some(Checkpoint::Done(done)) if R::remembers_done() => Some(done),
+            Some(Checkpoint::Done(_)) => {
+                // Starting over: back to the header alone.
+                self.imports.output.truncate(1);
+                self.progress = Progress {
+                    lines: 1,
+                    ..Progress::default()
+                };
+                self.recorded = self.progress;
+                None
+            }
             Some(Checkpoint::Progress(progress)) => {
                 if R::truncates_on_resume() {
                     self.imports.output.truncate(progress.lines);
@@ -206,7 +216,7 @@ impl<'p, 'a, R: Rules, M: Model, O: Output, S: Store, C: Clock> Pipeline<'p, 'a,
     /// rejected), with no id twice (an answer names tweets by id).
     fn batch(&mut self) -> Vec<usize> {
         let quota = self.quota();
-        let max_batch = quota.max_batch.max(1) as usize;
+        let max_batch = R::batch_size(quota.max_batch).clamp(1, quota.max_batch.max(1) as usize);
         let mut batch = Vec::new();
         let mut ids = BTreeSet::new();
         let mut chars = self.criteria_chars;

@@ -192,6 +192,13 @@ pub trait Rules {
         }
     }
 
+    /// The most tweets one request may carry, given the model's
+    /// `max-batch` (the contract leaves the batch size open up to it). The
+    /// reference fills every batch: `max-batch`.
+    fn batch_size(max_batch: u32) -> usize {
+        max_batch.max(1) as usize
+    }
+
     /// The decision the answer `text` gives each tweet of the batch (by
     /// position in `ids`): `None` when it gives none. The reference:
     /// [`decisions`](super::answer::decisions).
@@ -211,6 +218,12 @@ pub trait Rules {
     /// The reference records every batch.
     fn records_progress(batch: u64) -> bool {
         let _ = batch;
+        true
+    }
+
+    /// Whether a `run` that finds the audit finished returns its record
+    /// (the reference does) rather than starting over.
+    fn remembers_done() -> bool {
         true
     }
 
