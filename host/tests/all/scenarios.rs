@@ -112,6 +112,8 @@ fn tweet_audit_scenarios_cover_the_brief() {
         "multi-part-archive",
         "tricky-text",
         "csv-escaping",
+        "csv-quote-only",
+        "retweet-markers",
         "storm-429",
         "tight-quota",
         "transient-errors",

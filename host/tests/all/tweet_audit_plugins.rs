@@ -10,12 +10,12 @@ use crate::common::{only, passes_everything_on_every_seed, plugin_wasm, test_com
 fn naive_pipeline_passes_every_scenario_on_every_seed() {
     // Batches of 10, no pacing of its own: the reference's taste is not
     // the contract.
-    passes_everything_on_every_seed("tweet-audit/naive", 18);
+    passes_everything_on_every_seed("tweet-audit/naive", 20);
 }
 
 #[test]
 fn batches_of_seven_with_a_longer_backoff_pass_every_scenario_on_every_seed() {
-    passes_everything_on_every_seed("tweet-audit/batch-7-patient", 18);
+    passes_everything_on_every_seed("tweet-audit/batch-7-patient", 20);
 }
 
 /// Runs one scenario against a buggy pipeline and returns the message of
@@ -135,6 +135,47 @@ fn redoing_a_finished_audit_is_caught_by_rerun_does_nothing() {
     );
     assert!(
         message.contains("made model call #") && message.contains("after the audit had finished"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_retweet_marker_in_any_case_is_caught_by_every_tweet_classified() {
+    let message = caught(
+        "tweet-audit/retweets-any-case",
+        "retweet-markers",
+        "every-tweet-classified",
+    );
+    assert!(
+        message.contains("(\"rt @friend: lowercase is no retweet\") was never classified"),
+        "{message}"
+    );
+}
+
+#[test]
+fn trusting_the_retweeted_flag_is_caught_by_every_tweet_classified() {
+    let message = caught(
+        "tweet-audit/trusts-retweeted-flag",
+        "retweet-markers",
+        "every-tweet-classified",
+    );
+    assert!(
+        message.contains("an ordinary tweet the archive flags")
+            && message.contains("was never classified"),
+        "{message}"
+    );
+}
+
+#[test]
+fn quoting_only_fields_with_commas_is_caught_by_csv_exact() {
+    let message = caught(
+        "tweet-audit/quotes-only-commas",
+        "csv-quote-only",
+        "csv-exact",
+    );
+    assert!(
+        message.contains(r#"expected `"https://x.com/the ""real"" me/status/"#)
+            && message.contains("got `https://x.com/the \"real\" me/status/"),
         "{message}"
     );
 }

@@ -60,6 +60,9 @@ pub struct Tweet {
     pub text: String,
     /// Like `Wed Oct 10 20:19:24 +0000 2018`.
     pub created_at: String,
+    /// The `retweeted` field a scenario wrote on it; `None`: drawn (`false`
+    /// or absent, as in real archives). The contract ignores it.
+    pub retweeted: Option<bool>,
 }
 
 impl Tweet {
@@ -153,6 +156,7 @@ pub fn generate(spec: &Generate, rng: &mut ChaCha8Rng) -> Vec<Tweet> {
             id: snowflake(ms, low).to_string(),
             text,
             created_at: created_at(ms),
+            retweeted: None,
         });
     }
     tweets
@@ -180,6 +184,7 @@ pub fn tweet_at(start_ms: u64, index: usize, text: &str) -> Tweet {
         id: id_at(start_ms, index),
         text: text.to_string(),
         created_at: created_at_at(start_ms, index),
+        retweeted: None,
     }
 }
 
@@ -926,8 +931,13 @@ fn tweet_object(tweet: &Tweet, rng: &mut ChaCha8Rng) -> J {
             _ => rng.random_range(20..50_000u32).to_string(),
         }
     };
-    if rng.random_bool(0.5) {
-        fields.push(("retweeted", J::Bool(false)));
+    // Drawn even when the scenario sets it, so that the draws after it
+    // stay those of the same tweet without it.
+    let drawn = rng.random_bool(0.5);
+    match tweet.retweeted {
+        Some(flag) => fields.push(("retweeted", J::Bool(flag))),
+        None if drawn => fields.push(("retweeted", J::Bool(false))),
+        None => {}
     }
     if rng.random_bool(0.3) {
         fields.push(("favorited", J::Bool(false)));
@@ -1251,6 +1261,7 @@ mod tests {
                     id: field("id_str"),
                     text: field("full_text"),
                     created_at: field("created_at"),
+                    retweeted: None,
                 });
             }
         }

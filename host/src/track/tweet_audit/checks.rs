@@ -38,9 +38,10 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
 }
 
 /// After a `run` returned a finished audit, a later `run` makes no model
-/// call and leaves the file alone (the WIT: "a second `run` appends
-/// nothing"; the file's digest alone cannot tell a pipeline that redid
-/// the whole audit and wrote the same rows).
+/// call and leaves the file alone (the WIT: "called again after it
+/// returned, `run` makes no model call, leaves the file as it is"; the
+/// file's digest alone cannot tell a pipeline that redid the whole audit
+/// and wrote the same rows).
 fn rerun_does_nothing(facts: &Facts) -> CheckResult {
     let Some(finished) = facts
         .run

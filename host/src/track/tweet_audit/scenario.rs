@@ -217,6 +217,8 @@ impl Default for ArchiveSpec {
 #[serde(deny_unknown_fields)]
 struct TweetSpec {
     text: String,
+    /// The tweet object's `retweeted` field (the contract ignores it).
+    retweeted: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -352,7 +354,9 @@ impl Scenario {
             &mut seeds.rng("archive"),
         );
         for (i, t) in a.tweet.iter().enumerate() {
-            tweets.push(archive::tweet_at(spec.start_ms, a.tweets + i, &t.text));
+            let mut tweet = archive::tweet_at(spec.start_ms, a.tweets + i, &t.text);
+            tweet.retweeted = t.retweeted;
+            tweets.push(tweet);
         }
         let format = match a.layout {
             FormatSpec::Current => Format::Current,

@@ -20,6 +20,10 @@ pub struct Tweet<'a> {
     pub id: Cow<'a, str>,
     /// `full_text`, its JSON escapes decoded.
     pub text: Cow<'a, str>,
+    /// The object's `retweeted` field is `true`. Not what makes a retweet
+    /// (the contract goes by the text alone; archives write `false` on
+    /// every tweet): kept so that a buggy plugin can trust it.
+    pub retweeted: bool,
 }
 
 impl Tweet<'_> {
@@ -111,6 +115,7 @@ fn parse_file<'a>(file: &ArchiveFile<'a>, tweets: &mut Vec<Tweet<'a>>) -> Result
     tweets.extend(raw.into_iter().map(|t| Tweet {
         id: t.id_str,
         text: t.full_text,
+        retweeted: matches!(t.retweeted, Some(serde_json::Value::Bool(true))),
     }));
     Ok(())
 }
@@ -143,6 +148,9 @@ struct RawTweet<'a> {
     full_text: Cow<'a, str>,
     #[allow(dead_code, reason = "checked to be a string, then dropped")]
     created_at: AnyString,
+    /// Any value, or none: a field to ignore, read only for [`Tweet::retweeted`].
+    #[serde(default)]
+    retweeted: Option<serde_json::Value>,
 }
 
 /// A JSON string whose value is not kept.

@@ -80,7 +80,7 @@ impl<'p, 'a, R: Rules, M: Model, O: Output, S: Store, C: Clock> Pipeline<'p, 'a,
             states: Vec::new(),
             chars: Vec::new(),
             criteria_chars,
-            retweets: count(tweets.iter().filter(|t| t.is_retweet()).count()),
+            retweets: count(tweets.iter().filter(|t| R::is_retweet(t)).count()),
             progress: Progress::default(),
             recorded: Progress::default(),
             quota: None,
@@ -162,7 +162,7 @@ impl<'p, 'a, R: Rules, M: Model, O: Output, S: Store, C: Clock> Pipeline<'p, 'a,
         self.states = vec![State::Ask; self.tweets.len()];
         self.chars = vec![0; self.tweets.len()];
         for (i, tweet) in self.tweets.iter().enumerate().skip(from) {
-            self.states[i] = if tweet.is_retweet() {
+            self.states[i] = if R::is_retweet(tweet) {
                 State::Retweet
             } else if words.matches(&tweet.text) {
                 State::Decided(Decision::Delete)

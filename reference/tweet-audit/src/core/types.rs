@@ -192,6 +192,12 @@ pub trait Rules {
         }
     }
 
+    /// Whether `tweet` is a retweet, skipped and never sent. The contract
+    /// and the reference: its `full_text` starts with "RT @", exactly.
+    fn is_retweet(tweet: &super::archive::Tweet) -> bool {
+        tweet.is_retweet()
+    }
+
     /// The most tweets one request may carry, given the model's
     /// `max-batch` (the contract leaves the batch size open up to it). The
     /// reference fills every batch: `max-batch`.
