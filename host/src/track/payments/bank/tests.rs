@@ -184,14 +184,20 @@ fn luhn_and_lengths() {
     assert!(!is_well_formed_number("00000000000000000000"));
     assert!(!is_well_formed_number(""));
     assert!(!is_well_formed_number("   "));
-    // Spaces are skipped; any other non-digit fails.
+    // Every character but an ASCII digit is skipped before the length and
+    // Luhn checks (the real validator strips them).
     assert!(is_well_formed_number("4111 1111 1111 1111"));
     assert!(is_well_formed_number(" 4111111111111111 "));
-    assert!(!is_well_formed_number("4111-1111-1111-1111"));
-    assert!(!is_well_formed_number("4111\t1111111111111"));
+    assert!(is_well_formed_number("4111-1111-1111-1111"));
+    assert!(is_well_formed_number("4111\t1111\t1111\t1111"));
+    assert!(is_well_formed_number("+4111111111111111"));
+    assert!(is_well_formed_number("card 4111111111111111!"));
+    // What is left must still be 13 to 19 digits passing Luhn: a letter
+    // or a non-ASCII digit is no digit.
     assert!(!is_well_formed_number("411111111111111a"));
     assert!(!is_well_formed_number("４111111111111111"));
-    assert!(!is_well_formed_number("+4111111111111111"));
+    assert!(!is_well_formed_number("4111-1111-1111-1112"));
+    assert!(!is_well_formed_number("abcd"));
 }
 
 #[test]
@@ -250,11 +256,18 @@ fn authorize_checks_in_order_for_every_test_card() {
             (raw(&n[..12], "x"), 0, BankError::InvalidCard),
             (raw(&too_long, "x"), 0, BankError::InvalidCard),
             (
-                raw(&format!("{}-{}", &n[..4], &n[4..]), "x"),
+                raw(&format!("{}-{}", &n[..4], &bad_luhn[4..]), "x"),
                 0,
                 BankError::InvalidCard,
             ),
-            (raw(&format!("{n}x"), "x"), 0, BankError::InvalidCard),
+            (raw(&format!("{n}1x"), "x"), 0, BankError::InvalidCard),
+            // A separator or a letter is skipped: the cvv is next.
+            (
+                raw(&format!("{}-{}", &n[..4], &n[4..]), "x"),
+                0,
+                BankError::InvalidCvv,
+            ),
+            (raw(&format!("{n}x"), "x"), 0, BankError::InvalidCvv),
             // 2. cvv format, before the amount.
             (with_cvv(n, "12"), 0, BankError::InvalidCvv),
             (with_cvv(n, "12345"), 0, BankError::InvalidCvv),
@@ -311,7 +324,7 @@ fn authorize_checks_in_order_for_every_test_card() {
 }
 
 #[test]
-fn a_spaced_number_passes_the_format_check_and_is_not_a_known_card() {
+fn a_number_with_separators_passes_the_format_check_and_is_not_a_known_card() {
     let mut bank = Bank::default();
     let now = t0();
     let spaced = "4111 1111 1111 1111";
@@ -327,9 +340,13 @@ fn a_spaced_number_passes_the_format_check_and_is_not_a_known_card() {
         bank.authorize(now, &raw(spaced, "123"), 100, "c"),
         Err(BankError::InvalidCard)
     );
-    // Other separators fail first.
+    // So does one with other separators.
     assert_eq!(
         bank.authorize(now, &raw("4111-1111-1111-1111", "12"), 0, "d"),
+        Err(BankError::InvalidCvv)
+    );
+    assert_eq!(
+        bank.authorize(now, &raw("4111-1111-1111-1111", "123"), 100, "e"),
         Err(BankError::InvalidCard)
     );
     assert_eq!(bank.authorizations().count(), 0);
