@@ -27,12 +27,40 @@ pub enum Status {
     Skip,
 }
 
+/// The longest a check's message may be, in bytes: past it, the middle is
+/// elided (the start names the call, the end what was found). A message
+/// that shows answers should show them with [`crate::diff`]'s windows and
+/// stay far below this; the cap is the last resort.
+pub const MESSAGE_LIMIT: usize = 2_000;
+
+/// `message` within [`MESSAGE_LIMIT`]: its start and its end, with the
+/// bytes between counted.
+fn capped(message: String) -> String {
+    if message.len() <= MESSAGE_LIMIT {
+        return message;
+    }
+    let boundary = |mut i: usize| {
+        while !message.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let head = boundary(MESSAGE_LIMIT * 2 / 3);
+    let tail = boundary(message.len() - MESSAGE_LIMIT / 4);
+    format!(
+        "{}…({} bytes elided)…{}",
+        &message[..head],
+        tail - head,
+        &message[tail..]
+    )
+}
+
 impl CheckResult {
     pub fn pass(name: &'static str, message: impl Into<String>) -> Self {
         CheckResult {
             name,
             status: Status::Pass,
-            message: message.into(),
+            message: capped(message.into()),
             call: None,
         }
     }
@@ -41,7 +69,7 @@ impl CheckResult {
         CheckResult {
             name,
             status: Status::Fail,
-            message: message.into(),
+            message: capped(message.into()),
             call,
         }
     }
@@ -50,7 +78,7 @@ impl CheckResult {
         CheckResult {
             name,
             status: Status::Skip,
-            message: message.into(),
+            message: capped(message.into()),
             call: None,
         }
     }
@@ -71,7 +99,9 @@ pub struct Divergence {
     pub elapsed_ms: i64,
     pub expected: String,
     pub actual: String,
-    /// The fields that differ, when both returned a value.
+    /// The compared fields that differ, when both returned a value; when
+    /// they differ in a list, last, where: "first at index 37 of 1200
+    /// (expected 1200 items, got 1199)" ([`crate::diff::LIST_NOTE`]).
     pub fields: Vec<String>,
     /// The last fault injected before this call, if any.
     pub after_fault: Option<String>,

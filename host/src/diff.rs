@@ -1,46 +1,363 @@
 //! The strict diff of a plugin's run against the reference's run on the same
-//! plan: the first call whose outcome differs, with its context.
+//! plan: the first call whose outcome differs, with its context, and how two
+//! answers are shown side by side: the compared fields that differ named,
+//! a long list shown as a window around its first differing item, and no
+//! printed answer longer than [`LINE_LIMIT`].
+
+pub mod tree;
 
 use std::fmt::Display;
 
 use serde::Serialize;
 
+pub use self::tree::Tree;
 use crate::check::Divergence;
 use crate::sim::{Action, Event, History, Outcome, Plan};
 
 /// The name of the diff as a check.
 pub const CHECK: &str = "reference-diff";
 
-fn describe<Out: Display>(outcome: Option<&Outcome<Out>>) -> String {
-    match outcome {
-        Some(Outcome::Returned(out)) => out.to_string(),
-        Some(Outcome::Aborted(abort)) => format!("no answer: the plugin {abort}"),
-        None => "no call (the run had ended)".to_string(),
+/// The longest an answer is printed in a divergence, a diff row or a
+/// mismatch message, in bytes; the rest is elided ("…(N more bytes)").
+pub const LINE_LIMIT: usize = 600;
+/// The longest one item of a list window is printed, in bytes.
+pub const ITEM_LIMIT: usize = 160;
+/// The items shown on each side of the first item that differs.
+pub const WINDOW: usize = 2;
+
+/// An answer as the diff compares it. By default every field of its
+/// serialised form is compared; a track whose answer carries figures the
+/// diff does not compare (crashes, dependency calls, time waited) gives
+/// only the compared part, so that the fields named as differing are
+/// fields that decide. Such figures, when the answer prints them, are
+/// printed as `[not compared: ...]`.
+pub trait Compared: Display + Serialize + PartialEq {
+    /// What of the answer is compared, as a tree to find where two answers
+    /// differ and to print them when their `Display` does not tell them
+    /// apart.
+    fn compared(&self) -> Tree {
+        Tree::of(self)
     }
 }
 
-/// The top-level fields of two serialised values that differ.
-fn differing_fields<Out: Serialize>(a: &Out, b: &Out) -> Vec<String> {
-    let (a, b) = (serde_json::to_value(a), serde_json::to_value(b));
-    let (Ok(a), Ok(b)) = (a, b) else {
-        return Vec::new();
+/// `s` cut to at most about `limit` bytes (on a character boundary), with
+/// what was cut counted: "…(N more bytes)".
+pub fn clip(s: &str, limit: usize) -> String {
+    if s.len() <= limit {
+        return s.to_string();
+    }
+    let end = floor_boundary(s, limit);
+    format!("{}…({} more bytes)", &s[..end], s.len() - end)
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// `s` cut to about `limit` bytes around where it first differs from
+/// `other`: "…(N bytes)…" before, "…(N more bytes)" after.
+fn around(s: &str, other: &str, limit: usize) -> String {
+    if s.len() <= limit {
+        return s.to_string();
+    }
+    let first = s
+        .bytes()
+        .zip(other.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(s.len().min(other.len()));
+    let start = floor_boundary(s, first.saturating_sub(limit / 4));
+    let end = floor_boundary(s, start + limit);
+    let mut out = String::new();
+    if start > 0 {
+        out.push_str(&format!("…({start} bytes)…"));
+    }
+    out.push_str(&s[start..end]);
+    if end < s.len() {
+        out.push_str(&format!("…({} more bytes)", s.len() - end));
+    }
+    out
+}
+
+/// A tree printed compactly: records as `{field: value, ...}`, variants by
+/// name (`dead(attempts-exhausted)`), `Ok` as its value, `Err` as `error
+/// ...`, strings bare when they are one plain word.
+pub fn compact(tree: &Tree) -> String {
+    let mut out = String::new();
+    write_compact(tree, &mut out);
+    out
+}
+
+fn write_compact(tree: &Tree, out: &mut String) {
+    let items = |out: &mut String, open: &str, items: &[Tree], close: &str| {
+        out.push_str(open);
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            write_compact(item, out);
+        }
+        out.push_str(close);
     };
-    // Outputs are enums: {"decision": {...}}. Look one level in.
-    let inner = |v: &serde_json::Value| -> Option<serde_json::Map<String, serde_json::Value>> {
-        let obj = v.as_object()?;
-        if obj.len() == 1 {
-            obj.values().next()?.as_object().cloned()
-        } else {
-            Some(obj.clone())
+    match tree {
+        Tree::Unit => out.push_str("none"),
+        Tree::Bool(b) => out.push_str(&b.to_string()),
+        Tree::Number(n) => out.push_str(n),
+        Tree::Str(s) => {
+            let plain = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c));
+            if plain {
+                out.push_str(s);
+            } else {
+                out.push_str(&format!("{s:?}"));
+            }
+        }
+        Tree::List(list) => items(out, "[", list, "]"),
+        Tree::Tuple(list) => items(out, "(", list, ")"),
+        Tree::Record(fields) => {
+            out.push('{');
+            for (i, (k, v)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push_str(": ");
+                write_compact(v, out);
+            }
+            out.push('}');
+        }
+        Tree::Variant(name, inner) => match (name.as_str(), &**inner) {
+            ("Ok", Tree::Unit) => out.push_str("ok"),
+            ("Ok", inner) => write_compact(inner, out),
+            ("Err", inner) => {
+                out.push_str("error ");
+                write_compact(inner, out);
+            }
+            (name, Tree::Unit) => out.push_str(name),
+            (name, inner @ Tree::Record(_)) => {
+                out.push_str(name);
+                out.push(' ');
+                write_compact(inner, out);
+            }
+            (name, Tree::Tuple(list)) => {
+                out.push_str(name);
+                items(out, "(", list, ")");
+            }
+            (name, inner) => {
+                out.push_str(name);
+                out.push('(');
+                write_compact(inner, out);
+                out.push(')');
+            }
+        },
+    }
+}
+
+/// Where two answers differ.
+#[derive(Default)]
+struct Found<'a> {
+    /// The compared fields that differ, by name, in order.
+    names: Vec<String>,
+    /// The outermost list where they differ.
+    list: Option<ListAt<'a>>,
+}
+
+struct ListAt<'a> {
+    index: usize,
+    expected: &'a [Tree],
+    actual: &'a [Tree],
+}
+
+impl Found<'_> {
+    fn name(&mut self, name: Option<&str>) {
+        if let Some(name) = name
+            && !self.names.iter().any(|n| n == name)
+        {
+            self.names.push(name.to_string());
+        }
+    }
+}
+
+/// Walks two trees to where they differ. `name` is the field (or, for a
+/// list, the variant) the trees are the value of.
+fn walk<'a>(a: &'a Tree, b: &'a Tree, name: Option<&'a str>, found: &mut Found<'a>) {
+    if a == b {
+        return;
+    }
+    match (a, b) {
+        (Tree::Record(fa), Tree::Record(fb)) => {
+            for (k, va) in fa {
+                match fb.iter().find(|(kb, _)| kb == k) {
+                    Some((_, vb)) => walk(va, vb, Some(k), found),
+                    None => found.name(Some(k)),
+                }
+            }
+            for (k, _) in fb.iter().filter(|(k, _)| !fa.iter().any(|(ka, _)| ka == k)) {
+                found.name(Some(k));
+            }
+        }
+        (Tree::Variant(na, xa), Tree::Variant(nb, xb)) if na == nb => {
+            // A variant names what it carries only for a list (the
+            // `dead-letters` of an answer); `Ok` and `Err` never do.
+            let inner = match name {
+                Some(n) => Some(n),
+                None if na != "Ok" && na != "Err" => Some(na.as_str()),
+                None => None,
+            };
+            walk(xa, xb, inner, found);
+        }
+        (Tree::Tuple(ta), Tree::Tuple(tb)) if ta.len() == tb.len() => {
+            for (x, y) in ta.iter().zip(tb) {
+                walk(x, y, name, found);
+            }
+        }
+        (Tree::List(la), Tree::List(lb)) => {
+            let index = la
+                .iter()
+                .zip(lb)
+                .position(|(x, y)| x != y)
+                .unwrap_or(la.len().min(lb.len()));
+            if found.list.is_none() {
+                found.list = Some(ListAt {
+                    index,
+                    expected: la,
+                    actual: lb,
+                });
+            }
+            let before = found.names.len();
+            if let (Some(x), Some(y)) = (la.get(index), lb.get(index)) {
+                walk(x, y, None, found);
+            }
+            if found.names.len() == before {
+                found.name(name);
+            }
+        }
+        _ => found.name(name),
+    }
+}
+
+/// One side of a list window: its length, then the items from `WINDOW`
+/// before `index` to `WINDOW` after it, "…" for the rest.
+fn window(items: &[Tree], index: usize) -> String {
+    let lo = index.saturating_sub(WINDOW);
+    let hi = (index + WINDOW + 1).min(items.len());
+    let mut parts = Vec::new();
+    if lo > 0 {
+        parts.push(format!("… {lo} before"));
+    }
+    for (i, item) in items.iter().enumerate().take(hi).skip(lo) {
+        parts.push(format!("#{i} {}", clip(&compact(item), ITEM_LIMIT)));
+    }
+    if index >= items.len() {
+        parts.push("(end)".into());
+    } else if hi < items.len() {
+        parts.push(format!("… {} more", items.len() - hi));
+    }
+    format!(
+        "{}: [{}]",
+        crate::report::count(items.len(), "item"),
+        parts.join(", ")
+    )
+}
+
+/// The prefix of the entry of [`Divergence::fields`] that says where two
+/// lists first differ.
+pub const LIST_NOTE: &str = "first at index ";
+
+/// "first at index 37 of 1200 (expected 1200 items, got 1199)".
+fn list_note(index: usize, expected: usize, actual: usize) -> String {
+    format!("{LIST_NOTE}{index} of {expected} (expected {expected} items, got {actual})")
+}
+
+/// Two different answers as a divergence shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contrast {
+    pub expected: String,
+    pub actual: String,
+    /// The compared fields that differ, then, if they differ in a list,
+    /// where: "first at index 37 of 1200 (expected 1200 items, got 1199)".
+    pub fields: Vec<String>,
+}
+
+/// How two answers that differ are shown: each by its `Display`, unless
+/// that is long, or alike for both, or they differ in a list of more than
+/// `2 * WINDOW + 1` items; then the list around its first differing item,
+/// or the text around where it first differs. Never longer than
+/// [`LINE_LIMIT`] (plus a count of what was elided).
+pub fn contrast<Out: Compared>(expected: &Out, actual: &Out) -> Contrast {
+    let (te, ta) = (expected.compared(), actual.compared());
+    let mut found = Found::default();
+    walk(&te, &ta, None, &mut found);
+    let (de, da) = (expected.to_string(), actual.to_string());
+    let long = de.len() > LINE_LIMIT || da.len() > LINE_LIMIT;
+    let mut fields = std::mem::take(&mut found.names);
+    let (e, a) = match &found.list {
+        Some(list)
+            if long || de == da || list.expected.len().max(list.actual.len()) > 2 * WINDOW + 1 =>
+        {
+            (
+                window(list.expected, list.index),
+                window(list.actual, list.index),
+            )
+        }
+        _ if de != da => (around(&de, &da, LINE_LIMIT), around(&da, &de, LINE_LIMIT)),
+        _ => {
+            let (ce, ca) = (compact(&te), compact(&ta));
+            (around(&ce, &ca, LINE_LIMIT), around(&ca, &ce, LINE_LIMIT))
         }
     };
-    match (inner(&a), inner(&b)) {
-        (Some(a), Some(b)) => a
-            .iter()
-            .filter(|(k, v)| b.get(*k) != Some(*v))
-            .map(|(k, _)| k.clone())
-            .collect(),
-        _ => Vec::new(),
+    if let Some(list) = &found.list {
+        fields.push(list_note(
+            list.index,
+            list.expected.len(),
+            list.actual.len(),
+        ));
+    }
+    Contrast {
+        expected: clip(&e, LINE_LIMIT + ITEM_LIMIT),
+        actual: clip(&a, LINE_LIMIT + ITEM_LIMIT),
+        fields,
+    }
+}
+
+/// Two lists that should be equal, as a mismatch message: `None` if they
+/// are; else where they first differ and a window of each around it,
+/// e.g. "differ first at index 37 of 1200 (expected 1200 items, got 1199):
+/// expected [… 35 before, #35 j36, ...], got [...]".
+pub fn list_mismatch<T: Serialize + PartialEq>(expected: &[T], actual: &[T]) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let te: Vec<Tree> = expected.iter().map(Tree::of).collect();
+    let ta: Vec<Tree> = actual.iter().map(Tree::of).collect();
+    let index = te
+        .iter()
+        .zip(&ta)
+        .position(|(x, y)| x != y)
+        .unwrap_or(te.len().min(ta.len()));
+    Some(format!(
+        "differ {}: expected {}, got {}",
+        list_note(index, te.len(), ta.len()),
+        window(&te, index),
+        window(&ta, index)
+    ))
+}
+
+/// "differs in: retweets, deleted, kept, file", or nothing if no field is
+/// named.
+pub fn differs_in(fields: &[String]) -> Option<String> {
+    (!fields.is_empty()).then(|| format!("differs in: {}", fields.join(", ")))
+}
+
+fn describe<Out: Display>(outcome: Option<&Outcome<Out>>) -> String {
+    match outcome {
+        Some(Outcome::Returned(out)) => clip(&out.to_string(), LINE_LIMIT),
+        Some(Outcome::Aborted(abort)) => format!("no answer: the plugin {abort}"),
+        None => "no call (the run had ended)".to_string(),
     }
 }
 
@@ -53,7 +370,7 @@ fn outcomes<Out>(h: &History<Out>) -> impl Iterator<Item = (usize, u64, &Outcome
 }
 
 /// Compares two runs call by call.
-pub fn first_divergence<Op: Display, Out: Display + PartialEq + Serialize>(
+pub fn first_divergence<Op: Display, Out: Compared>(
     plan: &Plan<Op>,
     expected: &History<Out>,
     actual: &History<Out>,
@@ -78,7 +395,7 @@ pub fn first_divergence<Op: Display, Out: Display + PartialEq + Serialize>(
         .actions
         .get(step)
         .and_then(|a| match a {
-            Action::Call(op) => Some(op.to_string()),
+            Action::Call(op) => Some(clip(&op.to_string(), LINE_LIMIT)),
             _ => None,
         })
         .unwrap_or_default();
@@ -86,11 +403,16 @@ pub fn first_divergence<Op: Display, Out: Display + PartialEq + Serialize>(
         Action::Fault(f) => Some(f.to_string()),
         _ => None,
     });
-    let fields = match (e, a) {
+    let (expected, actual, fields) = match (e, a) {
         (Some((_, _, Outcome::Returned(e))), Some((_, _, Outcome::Returned(a)))) => {
-            differing_fields(e, a)
+            let c = contrast(e, a);
+            (c.expected, c.actual, c.fields)
         }
-        _ => Vec::new(),
+        _ => (
+            describe(e.map(|e| e.2)),
+            describe(a.map(|a| a.2)),
+            Vec::new(),
+        ),
     };
     Some(Divergence {
         call: index,
@@ -99,14 +421,15 @@ pub fn first_divergence<Op: Display, Out: Display + PartialEq + Serialize>(
         time_ms,
         elapsed_ms: i64::try_from(i128::from(time_ms) - i128::from(plan.start_ms))
             .unwrap_or(i64::MAX),
-        expected: describe(e.map(|e| e.2)),
-        actual: describe(a.map(|a| a.2)),
+        expected,
+        actual,
         fields,
         after_fault,
     })
 }
 
-/// The diff as a check result: pass, or the first divergence.
+/// The diff as a check result: pass, or the first divergence, with the
+/// fields that differ.
 pub fn as_check(divergence: Option<&Divergence>, calls: usize) -> crate::check::CheckResult {
     use crate::check::CheckResult;
     match divergence {
@@ -115,8 +438,14 @@ pub fn as_check(divergence: Option<&Divergence>, calls: usize) -> crate::check::
             CHECK,
             Some(d.call),
             format!(
-                "call {} {}: expected {}, got {}",
-                d.call, d.operation, d.expected, d.actual
+                "call {} {}: expected {}, got {}{}",
+                d.call,
+                d.operation,
+                d.expected,
+                d.actual,
+                differs_in(&d.fields)
+                    .map(|f| format!("; {f}"))
+                    .unwrap_or_default()
             ),
         ),
     }
@@ -188,8 +517,8 @@ pub struct Sides<'a, Op, Out> {
 
 /// Lays two runs side by side around their first divergence, with
 /// `context` calls before and after it.
-pub fn compare<Op: Display, Out: Display>(
-    sides: Sides<'_, Op, Out>,
+pub fn compare<'a, Op: Display, Out: Compared>(
+    sides: Sides<'a, Op, Out>,
     context: usize,
 ) -> ComparedScenario {
     let rows = match &sides.divergence {
@@ -197,20 +526,19 @@ pub fn compare<Op: Display, Out: Display>(
         Some(d) => {
             let first = d.call.saturating_sub(context);
             let count = d.call + context + 1 - first;
-            // Each side's answers in the window, read in one pass.
-            let answers = |h: &History<Out>| -> Vec<String> {
+            // Each side's outcomes in the window, read in one pass.
+            let window = |h: &'a History<Out>| -> Vec<&'a Outcome<Out>> {
                 outcomes(h)
                     .skip(first)
                     .take(count)
-                    .map(|(_, _, outcome)| match outcome {
-                        Outcome::Returned(out) => out.to_string(),
-                        Outcome::Aborted(abort) => format!("ABORTED: {abort}"),
-                    })
+                    .map(|(_, _, outcome)| outcome)
                     .collect()
             };
-            let (plugin, other) = (answers(sides.plugin), answers(sides.other));
-            let answer = |v: &[String], i: usize| {
-                v.get(i).cloned().unwrap_or_else(|| "(not run)".to_string())
+            let (plugin, other) = (window(sides.plugin), window(sides.other));
+            let show = |o: Option<&Outcome<Out>>| match o {
+                Some(Outcome::Returned(out)) => clip(&out.to_string(), LINE_LIMIT),
+                Some(Outcome::Aborted(abort)) => format!("ABORTED: {abort}"),
+                None => "(not run)".to_string(),
             };
             sides
                 .plan
@@ -225,11 +553,19 @@ pub fn compare<Op: Display, Out: Display>(
                 .take(count)
                 .enumerate()
                 .map(|(i, (call, op))| {
-                    let (plugin, other) = (answer(&plugin, i), answer(&other, i));
+                    let (p, o) = (plugin.get(i).copied(), other.get(i).copied());
+                    let differs = p != o;
+                    let (plugin, other) = match (p, o) {
+                        (Some(Outcome::Returned(p)), Some(Outcome::Returned(o))) if differs => {
+                            let c = contrast(o, p);
+                            (c.actual, c.expected)
+                        }
+                        _ => (show(p), show(o)),
+                    };
                     DiffRow {
                         call,
-                        operation: op.to_string(),
-                        differs: plugin != other,
+                        operation: clip(&op.to_string(), LINE_LIMIT),
+                        differs,
                         plugin,
                         other,
                     }
@@ -250,5 +586,202 @@ pub fn compare<Op: Display, Out: Display>(
             .filter(|c| c.status == crate::check::Status::Fail && c.name != CHECK)
             .collect(),
         timeline,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Entry;
+
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    #[serde(rename_all = "kebab-case")]
+    enum Answer {
+        Item { name: String, size: u32 },
+        Listing(Vec<Item>),
+    }
+
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    struct Item {
+        name: String,
+        state: String,
+    }
+
+    /// Prints only part of what is compared, as a careless `Display`
+    /// would.
+    impl Display for Answer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Answer::Item { name, .. } => write!(f, "item {name}"),
+                Answer::Listing(items) => {
+                    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+                    write!(f, "[{}]", names.join(", "))
+                }
+            }
+        }
+    }
+
+    impl Compared for Answer {}
+
+    fn listing(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|i| Item {
+                name: format!("job-{i}-{}", "x".repeat(30)),
+                state: "dead".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn answers_that_print_alike_are_shown_apart_with_the_field_that_differs() {
+        let a = Answer::Item {
+            name: "j1".into(),
+            size: 1,
+        };
+        let b = Answer::Item {
+            name: "j1".into(),
+            size: 2,
+        };
+        assert_eq!(a.to_string(), b.to_string());
+        let c = contrast(&a, &b);
+        assert_ne!(c.expected, c.actual, "{c:?}");
+        assert_eq!(c.fields, ["size"]);
+        assert!(c.actual.contains("size: 2"), "{c:?}");
+    }
+
+    #[test]
+    fn a_long_list_mismatch_names_the_first_index_and_shows_a_window() {
+        let expected = listing(1200);
+        let mut actual = expected.clone();
+        actual[37].state = "queued".into();
+        actual.remove(500);
+        let (expected, actual) = (Answer::Listing(expected), Answer::Listing(actual));
+        assert!(expected.to_string().len() > 40_000);
+        let c = contrast(&expected, &actual);
+        assert_eq!(
+            c.fields,
+            [
+                "state",
+                "first at index 37 of 1200 (expected 1200 items, got 1199)"
+            ]
+        );
+        for side in [&c.expected, &c.actual] {
+            assert!(side.len() <= LINE_LIMIT + ITEM_LIMIT + 40, "{side}");
+            assert!(side.contains("… 35 before"), "{side}");
+            assert!(side.contains("#35 ") && side.contains("#39 "), "{side}");
+            assert!(!side.contains("#34 ") && !side.contains("#40 "), "{side}");
+        }
+        assert!(c.expected.starts_with("1200 items: ["), "{}", c.expected);
+        assert!(c.expected.contains("… 1160 more"), "{}", c.expected);
+        assert!(c.actual.contains("… 1159 more"), "{}", c.actual);
+        assert!(c.actual.contains("state: queued"), "{}", c.actual);
+    }
+
+    #[test]
+    fn a_list_cut_short_is_shown_to_its_end() {
+        let expected = listing(10);
+        let actual = expected[..8].to_vec();
+        let c = contrast(&Answer::Listing(expected), &Answer::Listing(actual));
+        assert_eq!(
+            c.fields.last().unwrap(),
+            "first at index 8 of 10 (expected 10 items, got 8)"
+        );
+        assert!(c.actual.ends_with("#6 {name: job-6-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx, state: dead}, #7 {name: job-7-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx, state: dead}, (end)]"), "{}", c.actual);
+        assert!(c.expected.contains("#9 "), "{}", c.expected);
+    }
+
+    #[test]
+    fn the_reference_diff_of_a_long_list_is_short_and_names_the_index() {
+        let plan = Plan {
+            start_ms: 0,
+            actions: vec![Action::Call("dead-letters".to_string())],
+        };
+        let history = |answer: Answer| History {
+            entries: vec![Entry {
+                step: 0,
+                time_ms: 0,
+                event: Event::Call {
+                    call: 0,
+                    fuel: 0,
+                    outcome: Outcome::Returned(answer),
+                },
+            }],
+        };
+        let expected = listing(1200);
+        let mut actual = expected.clone();
+        actual.truncate(1199);
+        actual[37].name = "j-wrong".into();
+        let (e, a) = (
+            history(Answer::Listing(expected)),
+            history(Answer::Listing(actual)),
+        );
+        let d = first_divergence(&plan, &e, &a).expect("a divergence");
+        let check = as_check(Some(&d), 1);
+        assert!(
+            check.message.len() < 2 * (LINE_LIMIT + ITEM_LIMIT) + 200,
+            "{}",
+            check.message
+        );
+        assert!(
+            check.message.contains(
+                "differs in: name, first at index 37 of 1200 (expected 1200 items, got 1199)"
+            ),
+            "{}",
+            check.message
+        );
+        let rows = compare(
+            Sides {
+                name: "s",
+                seed: 0,
+                plan: &plan,
+                plugin: &a,
+                other: &e,
+                checks: Vec::new(),
+                divergence: Some(d),
+                timeline: Vec::new(),
+            },
+            3,
+        )
+        .rows;
+        assert!(rows[0].differs);
+        assert!(
+            rows[0].plugin.contains("#37 {name: j-wrong"),
+            "{}",
+            rows[0].plugin
+        );
+        assert!(
+            rows[0].other.len() <= LINE_LIMIT + ITEM_LIMIT,
+            "{}",
+            rows[0].other
+        );
+    }
+
+    #[test]
+    fn a_long_answer_is_shown_around_where_it_differs() {
+        let long = "a".repeat(5_000);
+        let a = format!("{long}X{long}");
+        let b = format!("{long}Y{long}");
+        let shown = around(&a, &b, LINE_LIMIT);
+        assert!(shown.len() < LINE_LIMIT + 60, "{shown}");
+        assert!(shown.starts_with("…(4850 bytes)…"), "{shown}");
+        assert!(shown.contains('X'));
+        assert!(shown.ends_with("more bytes)"), "{shown}");
+        assert_eq!(clip("héllo", 2), "h…(5 more bytes)");
+    }
+
+    #[test]
+    fn a_list_mismatch_message_is_windowed() {
+        let want: Vec<String> = (0..1200).map(|i| format!("j{i}")).collect();
+        let mut got = want.clone();
+        got.remove(37);
+        let why = list_mismatch(&want, &got).expect("a mismatch");
+        assert!(why.len() < 400, "{why}");
+        assert!(
+            why.starts_with(
+                "differ first at index 37 of 1200 (expected 1200 items, got 1199): expected 1200 items: [… 35 before, #35 j35, #36 j36, #37 j37, #38 j38, #39 j39, … 1160 more], got 1199 items: [… 35 before, #35 j35, #36 j36, #37 j38"
+            ),
+            "{why}"
+        );
+        assert_eq!(list_mismatch(&want, &want), None);
     }
 }

@@ -143,6 +143,9 @@ impl Reporter for Human {
             );
             anstream::println!("           expected {}", d.expected.green());
             anstream::println!("           actual   {}", d.actual.red());
+            if let Some(fields) = crate::diff::differs_in(&d.fields) {
+                anstream::println!("           {fields}");
+            }
         }
         anstream::println!("         seed {}; replay: {}", r.seed, r.replay.cyan());
     }
@@ -213,8 +216,15 @@ pub fn junit_xml(report: &RunReport) -> String {
             let mut description = String::new();
             if let Some(d) = &r.first_divergence {
                 description.push_str(&format!(
-                    "first divergence at call {} {} (t={} ms): expected {}, got {}\n",
-                    d.call, d.operation, d.time_ms, d.expected, d.actual
+                    "first divergence at call {} {} (t={} ms): expected {}, got {}{}\n",
+                    d.call,
+                    d.operation,
+                    d.time_ms,
+                    d.expected,
+                    d.actual,
+                    crate::diff::differs_in(&d.fields)
+                        .map(|f| format!("; {f}"))
+                        .unwrap_or_default()
                 ));
             }
             description.push_str(&format!("seed {}; replay: {}", r.seed, r.replay));

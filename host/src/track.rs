@@ -211,3 +211,21 @@ pub fn exported_names(engine: &Engine, component: &Component) -> Vec<String> {
         .map(|(name, _)| name.to_string())
         .collect()
 }
+
+// What of each track's answer the diff compares (`crate::diff::Compared`),
+// for the tracks whose answer is all compared or whose compared part is one
+// field; the job queue and the tweet audit say it beside their answers.
+
+/// Every field of a rate limiter's answer is compared.
+impl crate::diff::Compared for rate_limiter::model::Output {}
+
+/// Every field of a trace collector's answer is compared.
+impl crate::diff::Compared for traced::model::Output {}
+
+/// Only the gateway's answer is compared, not the ids behind it nor what
+/// the host saw while serving it (bank calls, time, crashes).
+impl crate::diff::Compared for payments::model::Output {
+    fn compared(&self) -> crate::diff::Tree {
+        crate::diff::Tree::of(&self.answer)
+    }
+}

@@ -8,6 +8,7 @@ use std::fmt::Display;
 use serde::Serialize;
 
 use crate::check::{CheckResult, Divergence};
+use crate::diff::Compared;
 use crate::error::Result;
 use crate::runner::{DependencyUse, TimelineEvent, clock_faults};
 use crate::sandbox::Sandbox;
@@ -20,8 +21,9 @@ use crate::sim::{History, Plan};
 pub trait TrackKind {
     /// A call in a scenario's plan.
     type Op: Display + Serialize + Clone + PartialEq + Send + Sync;
-    /// The answer to a call, as the diff compares it.
-    type Output: Display + Serialize + Clone + PartialEq + Send + Sync;
+    /// The answer to a call, as the diff compares it (what of it is
+    /// compared: [`Compared`]).
+    type Output: Compared + Clone + Send + Sync;
     /// A scenario file, compiled (its plan generated).
     type Scenario;
     /// One component's finished run of a scenario.

@@ -236,6 +236,48 @@ pub struct Lease {
     pub expires_ms: u64,
 }
 
+/// Every field of a lease is compared, so every field is shown: kind and
+/// payload too (a lease of the wrong job with the right label must not
+/// print as the right one).
+impl std::fmt::Display for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (kind {:?}, payload {:?}, token {}, attempt {}, until {} ms)",
+            self.job,
+            Clipped(&self.kind),
+            Clipped(&self.payload),
+            self.token,
+            self.attempt,
+            self.expires_ms
+        )
+    }
+}
+
+/// A string of the queue's, quoted and cut to
+/// [`ITEM_LIMIT`](crate::diff::ITEM_LIMIT) bytes (the diff shows a long one
+/// around where it differs).
+struct Clipped<'a>(&'a str);
+
+impl std::fmt::Debug for Clipped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let limit = crate::diff::ITEM_LIMIT;
+        if self.0.len() <= limit {
+            return write!(f, "{:?}", self.0);
+        }
+        let mut end = limit;
+        while !self.0.is_char_boundary(end) {
+            end -= 1;
+        }
+        write!(
+            f,
+            "{:?}…({} more bytes)",
+            &self.0[..end],
+            self.0.len() - end
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
@@ -275,8 +317,13 @@ impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} (attempts {}/{})",
-            self.job, self.state, self.attempts, self.max_attempts
+            "{} {} (kind {:?}, priority {}, attempts {}/{})",
+            self.job,
+            self.state,
+            Clipped(&self.kind),
+            self.priority,
+            self.attempts,
+            self.max_attempts
         )
     }
 }
@@ -369,11 +416,7 @@ impl std::fmt::Display for Answer {
             Answer::Enqueued(r) => result(f, r, |f, job| write!(f, "job {job}")),
             Answer::Leased(r) => result(f, r, |f, lease| match lease {
                 None => write!(f, "no job"),
-                Some(l) => write!(
-                    f,
-                    "{} (token {}, attempt {}, until {} ms)",
-                    l.job, l.token, l.attempt, l.expires_ms
-                ),
+                Some(l) => l.fmt(f),
             }),
             Answer::Extended {
                 job,
@@ -407,7 +450,7 @@ impl std::fmt::Display for Answer {
                     if i > 0 {
                         write!(f, ", ")?;
                     }
-                    write!(f, "{}", s.job)?;
+                    write!(f, "{s}")?;
                 }
                 write!(f, "]")
             }
@@ -439,9 +482,20 @@ impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.answer.fmt(f)?;
         if self.crashes > 0 {
-            write!(f, " [{} injected crash(es) recovered]", self.crashes)?;
+            write!(
+                f,
+                " [not compared: {} injected crash(es) recovered]",
+                self.crashes
+            )?;
         }
         Ok(())
+    }
+}
+
+/// Only the normalised answer is compared.
+impl crate::diff::Compared for Output {
+    fn compared(&self) -> crate::diff::Tree {
+        crate::diff::Tree::of(&self.answer)
     }
 }
 
@@ -460,6 +514,70 @@ mod tests {
             schedule: Schedule::Now,
             dedup_key: None,
         }
+    }
+
+    fn leased(kind: &str, payload: &str) -> Output {
+        Output {
+            answer: Answer::Leased(Ok(Some(Lease {
+                job: "j1".into(),
+                token: "t1".into(),
+                kind: kind.into(),
+                payload: payload.into(),
+                attempt: 1,
+                expires_ms: 5_000,
+            }))),
+            crashes: 0,
+        }
+    }
+
+    #[test]
+    fn leases_that_differ_only_in_payload_or_kind_print_differently() {
+        let right = leased("email", "j1");
+        for wrong in [leased("email", "j2"), leased("sms", "j1")] {
+            assert_ne!(right, wrong);
+            assert_ne!(right.to_string(), wrong.to_string());
+            let c = crate::diff::contrast(&right, &wrong);
+            assert_ne!(c.expected, c.actual);
+        }
+        assert_eq!(
+            crate::diff::contrast(&right, &leased("email", "j2")).fields,
+            ["payload"]
+        );
+        assert_eq!(
+            crate::diff::contrast(&right, &leased("sms", "j1")).fields,
+            ["kind"]
+        );
+        assert_eq!(
+            right.to_string(),
+            "j1 (kind \"email\", payload \"j1\", token t1, attempt 1, until 5000 ms)"
+        );
+    }
+
+    #[test]
+    fn statuses_that_differ_only_in_kind_or_priority_print_differently() {
+        let status = |kind: &str, priority| Status {
+            job: "j1".into(),
+            kind: kind.into(),
+            priority,
+            attempts: 1,
+            max_attempts: 3,
+            state: State::Succeeded,
+        };
+        let right = status("email", 1).to_string();
+        assert_ne!(right, status("sms", 1).to_string());
+        assert_ne!(right, status("email", 2).to_string());
+    }
+
+    #[test]
+    fn injected_crashes_are_shown_as_not_compared() {
+        let mut a = leased("email", "j1");
+        a.crashes = 2;
+        assert_eq!(a, leased("email", "j1"));
+        assert!(
+            a.to_string()
+                .ends_with(" [not compared: 2 injected crash(es) recovered]"),
+            "{a}"
+        );
     }
 
     #[test]

@@ -171,17 +171,32 @@ fn error_of(answer: &Answer) -> Option<&QueueError> {
     }
 }
 
+/// An answer in a mismatch message: cut to
+/// [`LINE_LIMIT`](crate::diff::LINE_LIMIT) bytes.
+struct Shown<'a>(&'a Answer);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::diff::clip(
+            &self.0.to_string(),
+            crate::diff::LINE_LIMIT,
+        ))
+    }
+}
+
 impl Expect {
     /// The first way `answer` falls short, as "expected X, got Y".
     pub fn mismatch(&self, answer: &Answer) -> Option<String> {
+        // The answer as the message shows it: never a 40 KB line.
+        let shown = Shown(answer);
         if let Some(kind) = &self.error {
             return match error_of(answer) {
                 Some(e) if &e.to_string() == kind => None,
-                _ => Some(format!("expected error {kind}, got {answer}")),
+                _ => Some(format!("expected error {kind}, got {shown}")),
             };
         }
         if self.ok == Some(true) && error_of(answer).is_some() {
-            return Some(format!("expected success, got {answer}"));
+            return Some(format!("expected success, got {shown}"));
         }
         if let Some(job) = &self.job {
             let got = match answer {
@@ -190,11 +205,11 @@ impl Expect {
                 _ => None,
             };
             if got != Some(job) {
-                return Some(format!("expected job {job}, got {answer}"));
+                return Some(format!("expected job {job}, got {shown}"));
             }
         }
         if self.none == Some(true) && !matches!(answer, Answer::Leased(Ok(None))) {
-            return Some(format!("expected no job, got {answer}"));
+            return Some(format!("expected no job, got {shown}"));
         }
         if let Some(state) = &self.state {
             let got = match answer {
@@ -202,7 +217,7 @@ impl Expect {
                 _ => None,
             };
             if got != Some(state.as_str()) {
-                return Some(format!("expected a {state} job, got {answer}"));
+                return Some(format!("expected a {state} job, got {shown}"));
             }
         }
         if let Some(attempt) = self.attempt {
@@ -212,7 +227,7 @@ impl Expect {
                 _ => None,
             };
             if got != Some(attempt) {
-                return Some(format!("expected attempt {attempt}, got {answer}"));
+                return Some(format!("expected attempt {attempt}, got {shown}"));
             }
         }
         if let Some(at) = self.at_ms {
@@ -229,20 +244,17 @@ impl Expect {
                 _ => None,
             };
             if got != Some(at) {
-                return Some(format!("expected {at} ms, got {answer}"));
+                return Some(format!("expected {at} ms, got {shown}"));
             }
         }
         if let Some(jobs) = &self.jobs {
-            let got: Option<Vec<&String>> = match answer {
-                Answer::DeadLetters(list) => Some(list.iter().map(|s| &s.job).collect()),
-                _ => None,
+            let Answer::DeadLetters(list) = answer else {
+                return Some(format!("expected dead letters {jobs:?}, got {shown}"));
             };
-            if got
-                .as_ref()
-                .map(|g| g.iter().map(|s| s.as_str()).collect::<Vec<_>>())
-                != Some(jobs.iter().map(|s| s.as_str()).collect())
-            {
-                return Some(format!("expected dead letters {jobs:?}, got {answer}"));
+            let got: Vec<&str> = list.iter().map(|s| s.job.as_str()).collect();
+            let want: Vec<&str> = jobs.iter().map(String::as_str).collect();
+            if let Some(why) = crate::diff::list_mismatch(&want, &got) {
+                return Some(format!("the dead letters {why}"));
             }
         }
         None

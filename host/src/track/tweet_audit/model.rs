@@ -137,13 +137,45 @@ impl std::fmt::Display for Output {
         if self.model_calls > 0 || self.crashes > 0 {
             write!(
                 f,
-                " [{}, {}, {} ms of virtual time]",
+                " [not compared: {}, {}, {} ms of virtual time]",
                 crate::report::count(self.model_calls as usize, "model call"),
                 crashes(self.crashes as usize),
                 self.waited_ms
             )?;
         }
         Ok(())
+    }
+}
+
+/// What of a run's answer is compared: the outcome (not the text of a
+/// `bad-archive`) and, for a finished audit, the file.
+impl crate::diff::Compared for Output {
+    fn compared(&self) -> crate::diff::Tree {
+        #[derive(Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        enum Compared {
+            Summary(Summary),
+            BadArchive,
+            ModelRejected(u16),
+        }
+        #[derive(Serialize)]
+        struct Run {
+            outcome: Compared,
+            file: Option<String>,
+        }
+        let (outcome, file) = match &self.outcome {
+            Outcome::Summary(s) => (
+                Compared::Summary(*s),
+                Some(format!(
+                    "{} (sha256 {})",
+                    crate::report::count(self.lines, "line"),
+                    self.digest
+                )),
+            ),
+            Outcome::BadArchive(_) => (Compared::BadArchive, None),
+            Outcome::ModelRejected(status) => (Compared::ModelRejected(*status), None),
+        };
+        crate::diff::Tree::of(&Run { outcome, file })
     }
 }
 
@@ -292,6 +324,46 @@ pub fn truths(tweets: &[Tweet], criteria: &Criteria) -> Vec<Truth> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(retweets: u32, digest: &str, model_calls: u64) -> Output {
+        Output {
+            outcome: Outcome::Summary(Summary {
+                tweets: 10,
+                retweets,
+                deleted: 2,
+                kept: 10 - retweets - 2,
+            }),
+            lines: 3,
+            digest: digest.into(),
+            crashes: 0,
+            model_calls,
+            waited_ms: 40,
+        }
+    }
+
+    #[test]
+    fn a_diff_names_the_fields_that_differ_and_marks_the_figures_not_compared() {
+        let (expected, actual) = (run(1, "aaaa", 5), run(2, "bbbb", 4));
+        let c = crate::diff::contrast(&expected, &actual);
+        assert_eq!(c.fields, ["retweets", "kept", "file"]);
+        assert!(
+            c.expected
+                .ends_with("[not compared: 5 model calls, 0 crashes, 40 ms of virtual time]"),
+            "{}",
+            c.expected
+        );
+        // The figures alone never make a difference.
+        assert_eq!(run(1, "aaaa", 5), run(1, "aaaa", 9));
+        let bad = |why: &str| Output {
+            outcome: Outcome::BadArchive(why.into()),
+            ..run(1, "aaaa", 0)
+        };
+        assert_eq!(bad("one"), bad("two"));
+        assert_eq!(
+            crate::diff::contrast(&bad("x"), &expected).fields,
+            ["outcome", "file"]
+        );
+    }
 
     #[test]
     fn fields_with_commas_or_quotes_are_quoted_and_their_quotes_doubled() {
