@@ -63,6 +63,46 @@ fn no_eviction_hits_the_memory_cap_on_key_explosion() {
 }
 
 #[test]
+fn log_never_pruned_hits_the_memory_cap_on_hot_key_for_days() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/log-never-pruned"),
+        Some("hot-key-for-days"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::MemoryLimit, "{:#?}", r.checks);
+    assert!(failed(r).contains(&"completes"));
+    let abort = r.abort.as_ref().expect("an abort");
+    assert!(abort.message.contains("memory cap"), "{}", abort.message);
+    // Its history of 32-byte entries outgrows the cap at its 524,289th
+    // entry, well before the scenario's end; every decision until then was
+    // right.
+    assert!(r.operations > 500_000, "{}", r.operations);
+    assert!(r.operations < r.planned_operations);
+    let d = r.first_divergence.as_ref().expect("a divergence");
+    assert!(d.actual.contains("memory cap"), "{d:?}");
+}
+
+#[test]
+fn u32_timestamps_are_caught_by_expectations_and_honest_retry_after_past_2_pow_32_ms() {
+    let report = test_component(
+        &plugin_wasm("rate-limiter/u32-timestamps"),
+        Some("clock-forward-past-u32"),
+    );
+    let r = only(&report);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(failed(r).contains(&"expectations"), "{:#?}", r.checks);
+    assert!(failed(r).contains(&"honest-retry-after"), "{:#?}", r.checks);
+    // Its time stands still or lags: it denies too much, never too little.
+    assert!(!failed(r).contains(&"never-over-limit"), "{:#?}", r.checks);
+    // The same plugin is right while less than 2^32 ms pass (a 3-day jump,
+    // a week of traffic).
+    for scenario in ["clock-forward-days", "hot-key-for-days"] {
+        let report = test_component(&plugin_wasm("rate-limiter/u32-timestamps"), Some(scenario));
+        assert_eq!(only(&report).verdict, Verdict::Pass, "{scenario}");
+    }
+}
+
+#[test]
 fn clock_panic_traps_with_the_guest_message_when_the_clock_steps_back() {
     let report = test_component(
         &plugin_wasm("rate-limiter/clock-panic"),
