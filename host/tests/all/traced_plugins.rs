@@ -5,12 +5,12 @@
 use gauntlet::check::Verdict;
 
 use crate::common::{
-    caught_at_call as caught, only, passes_everything, plugin_wasm, test_component,
+    caught_at_call as caught, only, passes_everything_on_every_seed, plugin_wasm, test_component,
 };
 
 #[test]
-fn naive_collector_passes_every_scenario() {
-    passes_everything("traced/naive", 10);
+fn naive_collector_passes_every_scenario_on_every_seed() {
+    passes_everything_on_every_seed("traced/naive", 12);
 }
 
 #[test]
@@ -61,6 +61,24 @@ fn limiting_before_counting_is_caught_by_exact_summaries() {
         "exact-summaries",
     );
     assert!(message.contains("counted before the limit"), "{message}");
+}
+
+#[test]
+fn case_sensitive_span_ids_are_caught_by_exact_summaries() {
+    let message = caught(
+        "traced/case-sensitive-span-ids",
+        "id-case",
+        "exact-summaries",
+    );
+    // The duplicates in other cases are counted, their error flag too.
+    assert!(message.contains("span_count: 5"), "{message}");
+    assert!(message.contains("span_count: 3"), "{message}");
+    // Ids of one case only cannot tell it from the reference.
+    let report = test_component(
+        &plugin_wasm("traced/case-sensitive-span-ids"),
+        Some("duplicate-span-ids"),
+    );
+    assert_eq!(only(&report).verdict, Verdict::Pass);
 }
 
 #[test]

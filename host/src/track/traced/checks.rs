@@ -6,15 +6,17 @@
 //!   (a store whose memory grows with traffic hits the cap here).
 //! - `expectations`: every scripted expectation holds.
 //! - `validation-exact`: every call is refused exactly when, and with the
-//!   error that, the WIT's validation rules say.
+//!   error that, the WIT's validation rules say (a range with an end below
+//!   0 included; ids of any case are valid).
 //! - `window-respected`: nothing outside the window (or the asked range) is
 //!   returned, with or without new traffic.
 //! - `roots-only`: no trace is listed or returned before its root arrived.
 //! - `every-trace-listed`: a listing holds every trace that matches, in
 //!   order, up to the limit; a trace inside the window is found.
-//! - `exact-summaries`: span counts (early children included), durations,
-//!   error flags, roots and totals (before the limit) are exact, and a
-//!   trace's spans are all there, in order.
+//! - `exact-summaries`: span counts (early children included, duplicates
+//!   in any case not), durations, error flags, roots and totals (before the
+//!   limit) are exact, a summary's trace id is spelled as its root gave it,
+//!   and a trace's spans are all there, in order, each id as given.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,7 +58,7 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
         if let Some((expect, line)) = scenario.expectations.get(&call) {
             expectations.0 += 1;
             if expectations.1.is_none()
-                && let Some(why) = expect.mismatch(output, &scenario.trace_labels)
+                && let Some(why) = expect.mismatch(output, &scenario.labels)
             {
                 expectations.1 = Some(CheckResult::fail(
                     EXPECTATIONS,
@@ -146,7 +148,8 @@ fn validate_list(after_ns: i64, before_ns: i64, limit: Option<u32>) -> Result<u3
     if limit == 0 || limit > MAX_LIMIT {
         return Err(format!("invalid-limit({limit})"));
     }
-    if after_ns >= before_ns {
+    // Nanoseconds since the epoch: neither end is below 0.
+    if after_ns < 0 || before_ns < 0 || after_ns >= before_ns {
         return Err("invalid-range".into());
     }
     Ok(limit)

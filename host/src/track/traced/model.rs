@@ -91,8 +91,11 @@ impl std::fmt::Display for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Op::Ingest(spans) => {
-                let traces: std::collections::BTreeSet<&str> =
-                    spans.iter().map(|s| &*s.trace_id).collect();
+                // Ids compare case-insensitively.
+                let traces: std::collections::BTreeSet<String> = spans
+                    .iter()
+                    .map(|s| s.trace_id.to_ascii_lowercase())
+                    .collect();
                 write!(
                     f,
                     "ingest {} of {}",

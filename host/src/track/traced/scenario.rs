@@ -56,10 +56,16 @@ struct SpanSpec {
     trace: String,
     span: String,
     parent: Option<String>,
-    /// Raw ids instead of the labels' UUIDs (to send invalid ones).
+    /// Raw ids instead of the labels' UUIDs (to send invalid ones, or to
+    /// choose how ids compare).
     trace_id: Option<String>,
     span_id: Option<String>,
     parent_id: Option<String>,
+    /// The case each id is sent in (default as it is: a label's UUID is
+    /// lowercase).
+    trace_case: Option<IdCase>,
+    span_case: Option<IdCase>,
+    parent_case: Option<IdCase>,
     service: Option<String>,
     operation: Option<String>,
     /// A service (or operation) of this many characters, each two bytes.
@@ -79,6 +85,50 @@ struct SpanSpec {
     tag_value_chars: Option<usize>,
 }
 
+/// The case of an id's hex letters.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum IdCase {
+    Lower,
+    Upper,
+    /// Every other letter in uppercase, from the first.
+    Mixed,
+    /// Every other letter in uppercase, from the second.
+    Mixed2,
+}
+
+impl IdCase {
+    fn apply(self, id: &str) -> String {
+        let mut letters = 0;
+        id.chars()
+            .map(|c| {
+                if !c.is_ascii_alphabetic() {
+                    return c;
+                }
+                letters += 1;
+                let upper = match self {
+                    IdCase::Lower => false,
+                    IdCase::Upper => true,
+                    IdCase::Mixed => letters % 2 == 1,
+                    IdCase::Mixed2 => letters % 2 == 0,
+                };
+                if upper {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    }
+}
+
+fn cased(id: String, case: Option<IdCase>) -> String {
+    match case {
+        Some(case) => case.apply(&id),
+        None => id,
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ListSpec {
@@ -86,6 +136,10 @@ struct ListSpec {
     after_ms: Option<i64>,
     /// Relative to now, in ms (default 1 ms after: now included).
     before_ms: Option<i64>,
+    /// Absolute, in ns, instead of `after-ms` (to send a negative one).
+    after_ns: Option<i64>,
+    /// Absolute, in ns, instead of `before-ms`.
+    before_ns: Option<i64>,
     limit: Option<u32>,
 }
 
@@ -100,6 +154,8 @@ struct StepSpec {
     /// A trace by label, or by raw id.
     get: Option<String>,
     get_id: Option<String>,
+    /// The case the label's UUID is asked in.
+    get_case: Option<IdCase>,
     expect: Option<Expect>,
 }
 
@@ -110,14 +166,41 @@ pub struct Expect {
     pub ok: Option<bool>,
     /// The error, as `invalid-span(2, end-before-start)`.
     pub error: Option<String>,
-    /// The traces listed, by label, in order.
+    /// The traces listed, by label, in order (ids compared
+    /// case-insensitively: how a summary spells its id is
+    /// `exact-summaries`' business).
     pub traces: Option<Vec<String>>,
     /// Their span counts, in order.
     pub counts: Option<Vec<u32>>,
     pub errors: Option<Vec<bool>>,
     pub total: Option<u32>,
-    /// The spans of a trace, by label, in order.
+    /// The spans of a trace, by label, in order (ids compared
+    /// case-insensitively).
     pub spans: Option<Vec<String>>,
+}
+
+/// The scripted traces' and spans' ids (lowercase) back to their labels.
+#[derive(Clone, Debug, Default)]
+pub struct Labels {
+    pub traces: BTreeMap<String, String>,
+    /// By (trace id, span id).
+    pub spans: BTreeMap<(String, String), String>,
+}
+
+impl Labels {
+    fn trace(&self, id: &str) -> String {
+        self.traces
+            .get(&id.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| super::model::short(id))
+    }
+
+    fn span(&self, trace_id: &str, span_id: &str) -> String {
+        self.spans
+            .get(&(trace_id.to_ascii_lowercase(), span_id.to_ascii_lowercase()))
+            .cloned()
+            .unwrap_or_else(|| super::model::short(span_id))
+    }
 }
 
 /// The UUID the host gives a label (a trace's, or a span's within its
@@ -150,12 +233,8 @@ fn uuid_from(mut bytes: [u8; 16]) -> String {
 
 impl Expect {
     /// The first way `output` falls short, as "expected X, got Y".
-    /// `trace_labels`: the scenario's trace UUIDs back to their labels.
-    pub fn mismatch(
-        &self,
-        output: &Output,
-        trace_labels: &BTreeMap<String, String>,
-    ) -> Option<String> {
+    /// `labels`: the scenario's ids back to their labels.
+    pub fn mismatch(&self, output: &Output, labels: &Labels) -> Option<String> {
         let error = match output {
             Output::Ingested(Err(e)) | Output::Page(Err(e)) | Output::Trace(Err(e)) => Some(e),
             _ => None,
@@ -168,19 +247,10 @@ impl Expect {
             return Some(format!("expected success, got {output}"));
         }
         if let Output::Page(Ok((traces, total))) = output {
-            if let Some(labels) = &self.traces {
-                let want: Vec<String> = labels.iter().map(|l| uuid_of(l)).collect();
-                let got: Vec<&str> = traces.iter().map(|t| t.trace_id.as_str()).collect();
-                if got != want.iter().map(String::as_str).collect::<Vec<_>>() {
-                    let named: Vec<String> = labels
-                        .iter()
-                        .zip(&want)
-                        .map(|(label, id)| format!("{label} = {}", super::model::short(id)))
-                        .collect();
-                    return Some(format!(
-                        "expected traces [{}], got {output}",
-                        named.join(", ")
-                    ));
+            if let Some(want) = &self.traces {
+                let got: Vec<String> = traces.iter().map(|t| labels.trace(&t.trace_id)).collect();
+                if &got != want {
+                    return Some(format!("expected traces {want:?}, got {got:?}: {output}"));
                 }
             }
             if let Some(counts) = &self.counts {
@@ -207,14 +277,12 @@ impl Expect {
             let Output::Trace(Ok(spans)) = output else {
                 return Some(format!("expected a trace, got {output}"));
             };
-            let got: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-            let trace = spans
-                .first()
-                .and_then(|s| trace_labels.get(&*s.trace_id))
-                .map_or("", String::as_str);
-            let want_ids: Vec<String> = want.iter().map(|l| span_uuid(trace, l)).collect();
-            if got != want_ids.iter().map(String::as_str).collect::<Vec<_>>() {
-                return Some(format!("expected spans {want:?}, got {output}"));
+            let got: Vec<String> = spans
+                .iter()
+                .map(|s| labels.span(&s.trace_id, &s.span_id))
+                .collect();
+            if &got != want {
+                return Some(format!("expected spans {want:?}, got {got:?}: {output}"));
             }
         }
         None
@@ -235,9 +303,16 @@ struct GenerateSpec {
     errors: Option<f64>,
     /// The share of traces whose root comes in the next batch (default 0.1).
     late_roots: Option<f64>,
-    /// A burst at 4x the rate for `burst-s` seconds every `burst-every-s`.
+    /// A burst at `burst-traces-per-sec` (default 4x the rate) for
+    /// `burst-s` seconds every `burst-every-s`, from the start of each wave.
     burst_every_s: Option<u64>,
     burst_s: Option<u64>,
+    burst_traces_per_sec: Option<u64>,
+    /// Traffic in waves: spans for the first `wave-s` seconds of every
+    /// `wave-every-s`, none in between (queries go on). Default: one wave,
+    /// the whole duration.
+    wave_s: Option<u64>,
+    wave_every_s: Option<u64>,
     /// Queries every this many seconds (default 10).
     query_every_s: Option<u64>,
     /// Services spans come from (default 5).
@@ -254,8 +329,8 @@ pub struct Scenario {
     pub plan: Plan<Op>,
     /// Expectations by call index, with the line they were written on.
     pub expectations: BTreeMap<usize, (Expect, usize)>,
-    /// The scripted traces' UUIDs back to their labels.
-    pub trace_labels: BTreeMap<String, String>,
+    /// The scripted traces' and spans' ids back to their labels.
+    pub labels: Labels,
 }
 
 fn chars(n: usize) -> String {
@@ -304,16 +379,28 @@ impl Scenario {
                 ops.push(Op::Ingest(Arc::new(spans)));
             }
             if let Some(list) = &s.list {
+                if list.after_ns.is_some() && list.after_ms.is_some()
+                    || list.before_ns.is_some() && list.before_ms.is_some()
+                {
+                    return Err(err("give an end as -ms or as -ns, not both".into()));
+                }
                 let at = |ms: i64| now_ns.saturating_add(ms.saturating_mul(NS_PER_MS));
                 ops.push(Op::ListTraces {
-                    after_ns: at(list.after_ms.unwrap_or(-DAY_MS)),
-                    before_ns: at(list.before_ms.unwrap_or(1)),
+                    after_ns: list
+                        .after_ns
+                        .unwrap_or_else(|| at(list.after_ms.unwrap_or(-DAY_MS))),
+                    before_ns: list
+                        .before_ns
+                        .unwrap_or_else(|| at(list.before_ms.unwrap_or(1))),
                     limit: list.limit,
                 });
             }
+            if s.get_case.is_some() && s.get.is_none() {
+                return Err(err("get-case belongs with get".into()));
+            }
             if let Some(label) = &s.get {
                 ops.push(Op::GetTrace {
-                    trace_id: uuid_of(label),
+                    trace_id: cased(uuid_of(label), s.get_case),
                 });
             }
             if let Some(id) = &s.get_id {
@@ -345,16 +432,26 @@ impl Scenario {
         if let Some(generate) = &spec.generate {
             emit(source, generate, SeedTree::new(seed), now_ms, &mut actions)?;
         }
-        // The expectations name spans by label under their trace's UUID.
-        let trace_labels = spec
+        // The expectations name traces and spans by label, whatever ids
+        // (or cases) they were sent with.
+        let mut labels = Labels::default();
+        for span in spec
             .steps
             .iter()
             .flat_map(|step| step.get_ref().ingest.iter().flatten())
-            .map(|span| {
-                let t = &span.get_ref().trace;
-                (uuid_of(t), t.clone())
-            })
-            .collect();
+        {
+            let spec = span.get_ref();
+            let sent = scripted_span(spec, 0);
+            let trace = sent.trace_id.to_ascii_lowercase();
+            labels
+                .traces
+                .entry(trace.clone())
+                .or_insert_with(|| spec.trace.clone());
+            labels
+                .spans
+                .entry((trace, sent.span_id.to_ascii_lowercase()))
+                .or_insert_with(|| spec.span.clone());
+        }
         Ok(Scenario {
             name: source.name.clone(),
             file: source.file.clone(),
@@ -365,7 +462,7 @@ impl Scenario {
                 actions,
             },
             expectations,
-            trace_labels,
+            labels,
         })
     }
 }
@@ -377,19 +474,22 @@ fn scripted_span(s: &SpanSpec, now_ns: i64) -> Span {
     let duration = s.duration_ms.unwrap_or(10).saturating_mul(NS_PER_MS);
     let value = "v".repeat(s.tag_value_chars.unwrap_or(8));
     Span {
-        trace_id: s
-            .trace_id
-            .clone()
-            .unwrap_or_else(|| uuid_of(&s.trace))
-            .into(),
-        span_id: s
-            .span_id
-            .clone()
-            .unwrap_or_else(|| span_uuid(&s.trace, &s.span)),
+        trace_id: cased(
+            s.trace_id.clone().unwrap_or_else(|| uuid_of(&s.trace)),
+            s.trace_case,
+        )
+        .into(),
+        span_id: cased(
+            s.span_id
+                .clone()
+                .unwrap_or_else(|| span_uuid(&s.trace, &s.span)),
+            s.span_case,
+        ),
         parent_span_id: s
             .parent_id
             .clone()
-            .or_else(|| s.parent.as_ref().map(|p| span_uuid(&s.trace, p))),
+            .or_else(|| s.parent.as_ref().map(|p| span_uuid(&s.trace, p)))
+            .map(|p| cased(p, s.parent_case)),
         service: match s.service_chars {
             Some(n) => chars(n).into(),
             None => s.service.as_deref().unwrap_or("api").into(),
@@ -408,9 +508,10 @@ fn scripted_span(s: &SpanSpec, now_ns: i64) -> Span {
 }
 
 /// The span emitter: whole traces of a root and 1 to 4 children, batched;
-/// some shuffled, some with their root in the next batch; bursts at 4x the
-/// rate; queries now and then. Ends with the window's worth of silence and
-/// a last look: every trace must be gone.
+/// some shuffled, some with their root in the next batch; bursts (at 4x the
+/// rate unless told); in waves if told, with no spans between them; queries
+/// now and then, between waves too. Ends with the window's worth of silence
+/// and a last look: every trace must be gone.
 fn emit(
     source: &Source,
     generate: &Spanned<GenerateSpec>,
@@ -435,6 +536,20 @@ fn emit(
     let batch_traces = spec.batch_traces.unwrap_or(10).clamp(1, 100);
     let burst_every = spec.burst_every_s.unwrap_or(120).max(1) * 1_000;
     let burst = spec.burst_s.unwrap_or(10) * 1_000;
+    let burst_rate = spec.burst_traces_per_sec.unwrap_or(spec.traces_per_sec * 4);
+    if burst_rate == 0 || burst_rate > 100_000 {
+        return Err(err("burst-traces-per-sec must be 1..=100000".into()));
+    }
+    let duration = spec.duration_s * 1_000;
+    let (wave, wave_every) = match (spec.wave_s, spec.wave_every_s) {
+        (None, None) => (duration, duration),
+        (Some(wave), Some(every)) if 0 < wave && wave < every => (wave * 1_000, every * 1_000),
+        _ => {
+            return Err(err(
+                "wave-s and wave-every-s go together, 0 < wave-s < wave-every-s".into(),
+            ));
+        }
+    };
     let query_every = spec.query_every_s.unwrap_or(10).max(1) * 1_000;
     let services: Vec<Arc<str>> = (0..spec.services.unwrap_or(5).max(1))
         .map(|i| Arc::from(format!("service-{i}")))
@@ -458,9 +573,28 @@ fn emit(
     let mut held: Vec<Span> = Vec::new();
     let mut recent: Vec<Arc<str>> = Vec::new();
     while now < end_ms {
-        let elapsed = (now - start_ms) as u64;
-        let rate = if elapsed % burst_every < burst {
-            spec.traces_per_sec * 4
+        let phase = (now - start_ms) as u64 % wave_every;
+        if phase >= wave {
+            // Between waves: the roots still held go now, then time passes
+            // to the next query or wave with no traffic.
+            if !held.is_empty() {
+                actions.push(Action::Call(Op::Ingest(Arc::new(std::mem::take(
+                    &mut held,
+                )))));
+            }
+            let to = (now + (wave_every - phase) as i64)
+                .min(next_query)
+                .min(end_ms);
+            actions.push(Action::Advance((to - now) as u64));
+            now = to;
+            if now >= next_query {
+                next_query += query_every as i64;
+                query(&mut rng, now * NS_PER_MS, &recent, actions);
+            }
+            continue;
+        }
+        let rate = if phase % burst_every < burst {
+            burst_rate
         } else {
             spec.traces_per_sec
         };
@@ -516,22 +650,7 @@ fn emit(
         actions.push(Action::Call(Op::Ingest(Arc::new(batch))));
         if now >= next_query {
             next_query += query_every as i64;
-            actions.push(Action::Call(Op::ListTraces {
-                after_ns: now_ns - WINDOW_NS,
-                before_ns: now_ns + 1,
-                limit: None,
-            }));
-            actions.push(Action::Call(Op::ListTraces {
-                after_ns: now_ns - rng.random_range(1..=60_000) * NS_PER_MS,
-                before_ns: now_ns - rng.random_range(0..1_000) * NS_PER_MS,
-                limit: Some(rng.random_range(1..=50)),
-            }));
-            let pick = recent
-                .len()
-                .saturating_sub(rng.random_range(1..=recent.len().min(500)));
-            actions.push(Action::Call(Op::GetTrace {
-                trace_id: recent[pick].to_string(),
-            }));
+            query(&mut rng, now_ns, &recent, actions);
             if recent.len() > 1_000 {
                 recent.drain(..recent.len() - 1_000);
             }
@@ -548,4 +667,133 @@ fn emit(
         limit: Some(1_000),
     }));
     Ok(())
+}
+
+/// The queries the emitter makes every `query-every-s`: a whole-window
+/// listing, a short-range one with a small limit, and a get-trace of one of
+/// the last 500 traces emitted.
+fn query(
+    rng: &mut rand::rngs::ChaCha8Rng,
+    now_ns: i64,
+    recent: &[Arc<str>],
+    actions: &mut Vec<Action<Op>>,
+) {
+    actions.push(Action::Call(Op::ListTraces {
+        after_ns: now_ns - WINDOW_NS,
+        before_ns: now_ns + 1,
+        limit: None,
+    }));
+    actions.push(Action::Call(Op::ListTraces {
+        after_ns: now_ns - rng.random_range(1..=60_000) * NS_PER_MS,
+        before_ns: now_ns - rng.random_range(0..1_000) * NS_PER_MS,
+        limit: Some(rng.random_range(1..=50)),
+    }));
+    if recent.is_empty() {
+        return;
+    }
+    let pick = recent
+        .len()
+        .saturating_sub(rng.random_range(1..=recent.len().min(500)));
+    actions.push(Action::Call(Op::GetTrace {
+        trace_id: recent[pick].to_string(),
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Scenario {
+        let source = Source {
+            name: "test".into(),
+            file: "test.toml".into(),
+            text: text.into(),
+        };
+        Scenario::load(&source, None).unwrap()
+    }
+
+    #[test]
+    fn id_cases() {
+        let id = "ca978112-ca1b-4dca-bac2-31b39a23dc4d";
+        assert_eq!(IdCase::Upper.apply(id), id.to_uppercase());
+        assert_eq!(IdCase::Lower.apply(&id.to_uppercase()), id);
+        assert_eq!(
+            IdCase::Mixed.apply(id),
+            "Ca978112-Ca1B-4dCa-BaC2-31b39A23dC4d"
+        );
+        assert_eq!(
+            IdCase::Mixed2.apply(id),
+            "cA978112-cA1b-4DcA-bAc2-31B39a23Dc4D"
+        );
+    }
+
+    #[test]
+    fn waves_send_no_spans_between_them_and_the_held_roots_at_their_end() {
+        let scenario = load(
+            r#"
+format = 1
+description = "waves"
+seed = 1
+[generate]
+duration-s = 300
+traces-per-sec = 100
+burst-traces-per-sec = 250
+burst-every-s = 60
+burst-s = 10
+wave-s = 30
+wave-every-s = 100
+batch-traces = 50
+late-roots = 0.5
+"#,
+        );
+        let start = DEFAULT_START_MS as i64;
+        let mut now = start;
+        let (mut spans, mut roots) = (0, 0);
+        for action in &scenario.plan.actions {
+            match action {
+                Action::Advance(ms) => now += *ms as i64,
+                Action::Call(Op::Ingest(batch)) => {
+                    assert!(batch.len() <= 500, "{}", batch.len());
+                    let phase = (now - start) % 100_000;
+                    // A wave's last batch (one gap of 500 ms past its
+                    // start at most), then the held roots with it.
+                    assert!(phase <= 30_500 || now >= start + 300_000, "{phase}");
+                    spans += batch.len();
+                    roots += batch.iter().filter(|s| s.parent_span_id.is_none()).count();
+                }
+                _ => {}
+            }
+        }
+        // Three waves: 10 s at 250/s and 20 s at 100/s each.
+        assert_eq!(roots, 3 * (2_500 + 2_000));
+        assert!(spans > 3 * roots, "{spans}");
+        // Queries go on between waves.
+        let queries_in_lulls = scenario
+            .plan
+            .actions
+            .iter()
+            .scan(start, |now, a| {
+                if let Action::Advance(ms) = a {
+                    *now += *ms as i64;
+                }
+                Some((*now, a))
+            })
+            .filter(|(now, a)| {
+                matches!(a, Action::Call(Op::ListTraces { .. }))
+                    && (now - start) % 100_000 > 30_000
+                    && *now < start + 300_000
+            })
+            .count();
+        assert!(queries_in_lulls >= 3 * 6, "{queries_in_lulls}");
+    }
+
+    #[test]
+    fn waves_go_together() {
+        let source = Source {
+            name: "test".into(),
+            file: "test.toml".into(),
+            text: "format = 1\ndescription = \"d\"\nseed = 1\n[generate]\nduration-s = 10\ntraces-per-sec = 1\nwave-s = 5\n".into(),
+        };
+        assert!(Scenario::load(&source, None).is_err());
+    }
 }

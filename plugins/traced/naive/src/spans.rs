@@ -192,7 +192,8 @@ impl Collector {
         if limit == 0 || limit > 1000 {
             return Err(Refusal::InvalidLimit(limit));
         }
-        if after_ns >= before_ns {
+        // Nanoseconds since the epoch: never below 0.
+        if after_ns < 0 || before_ns < 0 || after_ns >= before_ns {
             return Err(Refusal::InvalidRange);
         }
         // One pass over every trace, then a sort of the matches.

@@ -100,38 +100,53 @@ impl Stored {
 
 /// The stored spans of one trace.
 struct Trace {
-    /// By span id: one per span id.
+    /// By span id: one per span id (under [`Rules::span_ids_case_sensitive`],
+    /// by span id then by the case it was given in: one per spelling).
     spans: Vec<Stored>,
-    /// The root's span id, once it arrived.
-    root: Option<Key>,
+    /// The root's span id and the case it was given in, once it arrived
+    /// (`rooted`). Apart rather than an `Option<(Key, Case)>`, which would
+    /// take 16 bytes more a trace.
+    root: Key,
+    root_case: Case,
+    rooted: bool,
     /// How many spans were stored before the root arrived.
     early: u32,
 }
 
 impl Trace {
-    fn span(&self, id: Key) -> Option<&Stored> {
-        self.spans
-            .binary_search_by_key(&id, |s| s.span)
-            .ok()
-            .map(|i| &self.spans[i])
+    /// Where the span of id `id` is, or would go: by span id, or under
+    /// [`Rules::span_ids_case_sensitive`] by span id and case.
+    fn position<R: Rules>(&self, (key, case): (Key, Case)) -> Result<usize, usize> {
+        if R::span_ids_case_sensitive() {
+            self.spans
+                .binary_search_by(|s| (s.span, s.cases[1]).cmp(&(key, case)))
+        } else {
+            self.spans.binary_search_by_key(&key, |s| s.span)
+        }
     }
 
-    fn root(&self) -> Option<&Stored> {
-        self.root.and_then(|id| self.span(id))
+    fn root<R: Rules>(&self) -> Option<&Stored> {
+        if !self.rooted {
+            return None;
+        }
+        let at = self.position::<R>((self.root, self.root_case)).ok()?;
+        Some(&self.spans[at])
     }
 
     /// The root, or under [`Rules::lists_rootless`] the earliest span of a
     /// trace without one.
     fn head<R: Rules>(&self) -> Option<&Stored> {
-        match self.root {
-            Some(_) => self.root(),
-            None if R::lists_rootless() => self.spans.iter().min_by_key(|s| (s.start_ns, s.span)),
-            None => None,
+        if self.rooted {
+            self.root::<R>()
+        } else if R::lists_rootless() {
+            self.spans.iter().min_by_key(|s| (s.start_ns, s.span))
+        } else {
+            None
         }
     }
 
     fn summary<R: Rules>(&self, trace: Key, head: &Stored) -> TraceSummary {
-        let count = if R::counts_early_children() || self.root.is_none() {
+        let count = if R::counts_early_children() || !self.rooted {
             self.spans.len()
         } else {
             self.spans.len() - self.early as usize
@@ -241,7 +256,8 @@ impl<R: Rules> Collector<R> {
         if limit == 0 || limit > MAX_LIMIT {
             return Err(TracedError::InvalidLimit(limit));
         }
-        if after_ns >= before_ns {
+        // Times since the epoch: neither end is below 0.
+        if after_ns < 0 || before_ns < 0 || after_ns >= before_ns {
             return Err(TracedError::InvalidRange);
         }
         // Root starts in [after, before) and not after now; the window's
@@ -297,7 +313,7 @@ impl<R: Rules> Collector<R> {
             return Err(TracedError::NotFound);
         }
         let mut spans: Vec<&Stored> = trace.spans.iter().collect();
-        spans.sort_unstable_by_key(|s| (s.start_ns, s.span));
+        spans.sort_unstable_by_key(|s| (s.start_ns, s.span, s.cases[1]));
         Ok(spans.into_iter().map(|s| s.to_span(key)).collect())
     }
 
@@ -307,15 +323,17 @@ impl<R: Rules> Collector<R> {
         let key = ids.trace.0;
         let trace = self.traces.entry(key).or_insert_with(|| Trace {
             spans: Vec::with_capacity(1),
-            root: None,
+            root: 0,
+            root_case: 0,
+            rooted: false,
             early: 0,
         });
-        let at = match trace.spans.binary_search_by_key(&ids.span.0, |s| s.span) {
+        let at = match trace.position::<R>(ids.span) {
             Ok(_) => return false,
             Err(at) => at,
         };
         let stored = Stored::new(span, ids);
-        if trace.root.is_none() {
+        if !trace.rooted {
             if stored.has_parent {
                 self.rootless.insert((stored.start_ns, key, stored.span));
             } else {
@@ -324,7 +342,7 @@ impl<R: Rules> Collector<R> {
                 for early in &trace.spans {
                     self.rootless.remove(&(early.start_ns, key, early.span));
                 }
-                trace.root = Some(stored.span);
+                (trace.root, trace.root_case, trace.rooted) = (stored.span, stored.cases[1], true);
                 trace.early = u32::try_from(trace.spans.len()).unwrap_or(u32::MAX);
                 self.rooted.insert((Reverse(stored.start_ns), key));
             }
@@ -356,9 +374,17 @@ impl<R: Rules> Collector<R> {
             let Some(trace) = self.traces.get_mut(&key) else {
                 continue;
             };
-            if let Ok(i) = trace.spans.binary_search_by_key(&span, |s| s.span) {
-                trace.spans.remove(i);
-                self.spans -= 1;
+            // The span of that id and start (under the reference's rules
+            // the one span of that id; under case-sensitive ids, each
+            // spelling of it that starts then).
+            let mut i = trace.spans.partition_point(|s| s.span < span);
+            while i < trace.spans.len() && trace.spans[i].span == span {
+                if trace.spans[i].start_ns == start {
+                    trace.spans.remove(i);
+                    self.spans -= 1;
+                } else {
+                    i += 1;
+                }
             }
             if trace.spans.is_empty() {
                 self.traces.remove(&key);

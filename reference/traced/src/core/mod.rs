@@ -28,18 +28,21 @@
 //! before `now - W` is dropped; one whose span id its trace holds
 //! (case-insensitively) is ignored; any other is stored, and the first
 //! parentless span stored for a trace is its root (a later one is an
-//! ordinary span). Ids are compared case-insensitively and returned exactly
-//! as given, each span's own.
+//! ordinary span). Ids are compared case-insensitively (each hex digit in
+//! either case, mixed within an id too) and returned exactly as given, each
+//! span's own: a trace's spans may spell its trace id in different cases,
+//! and a parent id need not spell its parent's span id alike.
 //!
 //! **list-traces** checks the limit (absent: 20; 0 or above 1000:
-//! `invalid-limit(limit)`), then the range (`after >= before`:
-//! `invalid-range`). It lists the rooted traces whose root starts in
-//! `[after, before)` and not after `now`, newest root first, ties by trace id
-//! (lowercase) ascending; `total` counts them all, the page holds the first
-//! `limit`. A summary's trace id is as the root gave it; its span count is
-//! every stored span of the trace; its duration is `(root end - root start)`
-//! (exact, in i128) `as f64 / 1e6`; its status is error if any stored span's
-//! is.
+//! `invalid-limit(limit)`), then the range (`after` or `before` below 0, or
+//! `after >= before`: `invalid-range`). It lists the rooted traces whose
+//! root starts in `[after, before)` and not after `now`, newest root first,
+//! ties by trace id (lowercase) ascending; `total` counts them all, the page
+//! holds the first `limit`. A summary's trace id is spelled as the root gave
+//! it (not as the trace's first span to arrive did, nor in lowercase); its
+//! span count is every stored span of the trace; its duration is
+//! `(root end - root start)` (exact, in i128) `as f64 / 1e6`; its status is
+//! error if any stored span's is.
 //!
 //! **get-trace** answers `invalid-trace-id` for a non-UUID, `not-found` for
 //! a trace not stored, without its root, or whose root starts after `now`,

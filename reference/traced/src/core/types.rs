@@ -118,6 +118,13 @@ pub trait Rules {
     fn total(matched: u32, _returned: u32) -> u32 {
         matched
     }
+
+    /// Whether a trace's span ids are compared as given, case and all, so
+    /// that a span id the trace holds in another case is another span (not
+    /// a duplicate). The reference compares them case-insensitively.
+    fn span_ids_case_sensitive() -> bool {
+        false
+    }
 }
 
 /// The reference's rules.

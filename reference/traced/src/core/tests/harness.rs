@@ -110,7 +110,7 @@ impl<R: Rules> Env<R> {
     /// Everything listable: the whole time range, the largest page.
     #[track_caller]
     pub fn all(&mut self) -> TracePage {
-        self.list(i64::MIN, i64::MAX, Some(1000)).expect("list")
+        self.list(0, i64::MAX, Some(1000)).expect("list")
     }
 
     /// The trace ids of [`Env::all`], in order.

@@ -80,7 +80,44 @@ fn miscounts_early_children_counts_from_the_root_on() {
 fn limit_before_total_caps_the_total() {
     let mut env = Env::<LimitBeforeTotal>::with_rules();
     env.ok((0..30).map(|i| root(i, T0)).collect());
-    let page = env.list(i64::MIN, i64::MAX, None).unwrap();
+    let page = env.list(0, i64::MAX, None).unwrap();
     assert_eq!((page.traces.len(), page.total), (20, 20));
-    assert_eq!(env.list(i64::MIN, i64::MAX, Some(100)).unwrap().total, 30);
+    assert_eq!(env.list(0, i64::MAX, Some(100)).unwrap().total, 30);
+}
+
+struct CaseSensitiveSpanIds;
+impl Rules for CaseSensitiveSpanIds {
+    fn span_ids_case_sensitive() -> bool {
+        true
+    }
+}
+
+#[test]
+fn case_sensitive_span_ids_store_a_duplicate_in_another_case() {
+    let mut env = Env::<CaseSensitiveSpanIds>::with_rules();
+    let mut upper = child(1, 1, T0 + 2);
+    upper.span_id = sid(1).to_uppercase();
+    upper.service = "upper".into();
+    let mut root_again = root(1, T0 + 3);
+    root_again.span_id = sid(0).to_uppercase();
+    env.ok(vec![root(1, T0), child(1, 1, T0 + 1), upper, root_again]);
+    // The same spelling is still a duplicate.
+    env.ok(vec![child(1, 1, T0 + 4)]);
+    let s = &env.all().traces[0];
+    assert_eq!((s.span_count, s.start_ns), (4, T0));
+    let spans = env.get(&tid(1)).unwrap();
+    assert_eq!(spans.len(), 4);
+    assert_eq!(spans[2].service, "upper");
+    // Rootless spans of one id in two cases are both evicted with their
+    // start.
+    let mut a = child(2, 1, T0);
+    let mut b = child(2, 1, T0);
+    b.span_id = sid(1).to_uppercase();
+    a.service = "a".into();
+    env.ok(vec![a, b]);
+    assert_eq!(env.collector.stored_spans(), 6);
+    env.advance_ms((W / MS) as u64 + 1);
+    env.ok(vec![root(3, env.now())]);
+    assert_eq!(env.collector.stored_spans(), 1);
+    assert!(env.collector.stored_traces() == 1);
 }

@@ -237,7 +237,17 @@ fn list_limit_then_range() {
     assert_eq!(env.list(5, 5, None), Err(TracedError::InvalidRange));
     assert_eq!(env.list(6, 5, Some(1000)), Err(TracedError::InvalidRange));
     assert!(env.list(4, 5, Some(1)).is_ok());
-    assert!(env.list(i64::MIN, i64::MAX, None).is_ok());
+    assert!(env.list(0, i64::MAX, None).is_ok());
+    // Times since the epoch: a negative end is out of range, the limit first.
+    assert_eq!(env.list(-1, 5, None), Err(TracedError::InvalidRange));
+    assert_eq!(
+        env.list(i64::MIN, i64::MAX, None),
+        Err(TracedError::InvalidRange)
+    );
+    assert_eq!(env.list(5, -1, None), Err(TracedError::InvalidRange));
+    assert_eq!(env.list(-5, -1, Some(10)), Err(TracedError::InvalidRange));
+    assert_eq!(env.list(-1, 5, Some(0)), Err(TracedError::InvalidLimit(0)));
+    assert!(env.list(0, 1, None).is_ok());
 }
 
 #[test]
@@ -246,4 +256,83 @@ fn get_trace_ids() {
     assert_eq!(env.get("nope"), Err(TracedError::InvalidTraceId));
     assert_eq!(env.get(&tid(1)), Err(TracedError::NotFound));
     assert_eq!(env.get(&tid(1).to_uppercase()), Err(TracedError::NotFound));
+}
+
+/// `id` with its letters in alternating case, from the first: mixed case.
+fn mixed(id: &str) -> String {
+    let mut upper = true;
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                upper = !upper;
+                if upper { c } else { c.to_ascii_uppercase() }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn ids_in_mixed_case_are_one_trace_and_one_span_each() {
+    let mut env = Env::new();
+    let (t, s) = (tid(0xabc_def0), sid(0xfed_cba0));
+    assert_ne!(mixed(&t), t);
+    assert_ne!(mixed(&t), t.to_uppercase());
+    // A child first, its trace id in uppercase and its parent id mixed; then
+    // the root, its trace id mixed and its span id in uppercase.
+    let mut c = child(0xabc_def0, 1, T0 + 1);
+    c.trace_id = t.to_uppercase();
+    c.parent_span_id = Some(mixed(&s));
+    let mut r = root(0xabc_def0, T0);
+    r.trace_id = mixed(&t);
+    r.span_id = s.to_uppercase();
+    env.ok(vec![c]);
+    env.ok(vec![r]);
+    // Duplicates in every other case: of the root, of the child.
+    let mut dup_root = root(0xabc_def0, T0 + 2);
+    dup_root.span_id = s.clone();
+    let mut dup_child = child(0xabc_def0, 1, T0 + 3);
+    dup_child.span_id = mixed(&sid(1));
+    env.ok(vec![dup_root, dup_child]);
+    // The summary spells the trace id as the root gave it, not as the first
+    // span to arrive did.
+    let page = env.all();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.traces[0].trace_id, mixed(&t));
+    assert_eq!(page.traces[0].span_count, 2);
+    // Every case of the trace id finds it; each span keeps its own spelling.
+    for id in [t.clone(), t.to_uppercase(), mixed(&t)] {
+        let spans = env.get(&id).unwrap();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(
+            (spans[0].trace_id.as_str(), spans[0].span_id.as_str()),
+            (mixed(&t).as_str(), s.to_uppercase().as_str())
+        );
+        assert_eq!(spans[1].trace_id, t.to_uppercase());
+        assert_eq!(spans[1].parent_span_id, Some(mixed(&s)));
+    }
+}
+
+#[test]
+fn ties_compare_ids_case_insensitively() {
+    let mut env = Env::new();
+    // As text, "B..." sorts before "a..."; case-insensitively after it.
+    let (a, b) = (
+        "a0000000-0000-4000-8000-000000000000".to_string(),
+        "B0000000-0000-4000-8000-000000000000".to_string(),
+    );
+    let mut ra = root(0, T0);
+    ra.trace_id = a.clone();
+    let mut rb = root(0, T0);
+    rb.trace_id = b.clone();
+    env.ok(vec![rb, ra]);
+    assert_eq!(env.listed(), vec![a.clone(), b.clone()]);
+    // The same in get-trace, by span id.
+    let mut ca = child(7, 1, T0 + 5);
+    ca.span_id = a.clone();
+    let mut cb = child(7, 2, T0 + 5);
+    cb.span_id = b.clone();
+    env.ok(vec![root(7, T0), cb, ca]);
+    assert_eq!(env.span_ids(&tid(7)), vec![sid(0), a, b]);
 }

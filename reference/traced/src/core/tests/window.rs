@@ -122,8 +122,11 @@ fn a_clock_stepped_back_brings_nothing_back() {
 fn extreme_clock_readings_saturate() {
     let mut env = Env::new();
     env.now_ms = 0;
-    env.ok(vec![root(1, -W), root(2, -W - 1)]);
-    assert_eq!(env.listed(), vec![tid(1)]);
+    env.ok(vec![root(1, -W), root(2, -W - 1), root(4, 0)]);
+    // A root before 0 is inside the window, but no range (from 0) lists it.
+    assert_eq!(env.listed(), vec![tid(4)]);
+    assert_eq!(env.span_ids(&tid(1)), vec![sid(0)]);
+    assert_eq!(env.get(&tid(2)), Err(TracedError::NotFound));
     env.now_ms = u64::MAX;
     assert!(env.listed().is_empty());
     env.ok(vec![root(3, i64::MAX - W)]);
