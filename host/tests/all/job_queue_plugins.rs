@@ -2,7 +2,11 @@
 //! one passes everything; each buggy one is caught by the check named in its
 //! README, with the call where it went wrong.
 
-use crate::common::{caught_at_call as caught, passes_everything};
+use gauntlet::check::Status;
+
+use crate::common::{
+    caught_at_call as caught, only, passes_everything, plugin_wasm, test_component,
+};
 
 #[test]
 fn naive_queue_passes_every_scenario() {
@@ -67,4 +71,44 @@ fn breaking_priority_is_caught_by_priority_order() {
         "priority-order",
     );
     assert!(message.contains("comes first"), "{message}");
+}
+
+#[test]
+fn a_retry_made_runnable_late_is_caught_by_backoff_respected_as_a_timing_error() {
+    // A status naming the late instant.
+    let message = caught(
+        "job-queue/runnable-late",
+        "retries-to-dead-letter",
+        "backoff-respected",
+    );
+    assert!(
+        message.contains("should be runnable from t=")
+            && message.contains("its status says failed-retrying from t=")
+            && message.contains("(1000 ms late)"),
+        "{message}"
+    );
+    // Leases that pass the retry over: a timing error, not a priority one.
+    for scenario in ["priority-order", "generated-workload"] {
+        let message = caught("job-queue/runnable-late", scenario, "backoff-respected");
+        assert!(
+            message.contains("should have been runnable at t="),
+            "{scenario}: {message}"
+        );
+        let report = test_component(&plugin_wasm("job-queue/runnable-late"), Some(scenario));
+        let priority = only(&report)
+            .checks
+            .iter()
+            .find(|c| c.name == "priority-order")
+            .unwrap();
+        assert_eq!(priority.status, Status::Pass, "{scenario}: {priority:?}");
+    }
+    let message = caught(
+        "job-queue/runnable-late",
+        "generated-workload",
+        "backoff-respected",
+    );
+    assert!(
+        message.contains("it was first leased at t=") && message.contains("ms late)"),
+        "{message}"
+    );
 }

@@ -25,8 +25,9 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Run;
-use super::model::{Answer, JobSpec, Op, Output, QueueError, Report, Schedule};
+use super::model::{Answer, JobSpec, Op, Output, QueueError, Report, Schedule, State, Status};
 use super::scenario::Scenario;
+use super::scenario::state_name;
 use crate::check::CheckResult;
 use crate::sim::{Action, Plan};
 
@@ -48,6 +49,7 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
     for call in &calls {
         model.apply(call);
     }
+    model.finish();
     let lost = model.lost(run);
     let mut results = vec![
         crate::check::completes(plan, &run.history, "calls"),
@@ -149,7 +151,7 @@ enum Where {
     /// Queued or failed-retrying: may be leased from this instant.
     Waiting {
         from_ms: u64,
-        retry: bool,
+        cause: Cause,
     },
     Leased {
         token: String,
@@ -161,6 +163,17 @@ enum Where {
     },
 }
 
+/// What set a waiting job's instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cause {
+    /// Its enqueue, by its schedule.
+    Schedule,
+    /// A failed run, by its backoff.
+    Retry,
+    /// A requeue out of the dead-letter queue: at once.
+    Requeue,
+}
+
 #[derive(Debug)]
 struct Job {
     seq: usize,
@@ -169,6 +182,35 @@ struct Job {
     spec: JobSpec,
     attempts: u32,
     at: Where,
+}
+
+/// A job that leases passed over while it should have been runnable: the
+/// queue either took it for not yet runnable (a timing error, reported by
+/// `backoff-respected`) or ranked it wrongly (`priority-order`).
+struct Late {
+    /// When it should have been runnable, and why.
+    from_ms: u64,
+    why: String,
+    /// Whether its instant is one a queue computes (a delay, a run-at, a
+    /// backoff), not its enqueue or its requeue.
+    timed: bool,
+    /// The leases that passed it over.
+    passes: Vec<Pass>,
+    /// What shows the queue took it for not yet runnable: a lease refused
+    /// while it should have been runnable, or a status naming a later
+    /// instant.
+    evidence: Option<String>,
+}
+
+struct Pass {
+    call: usize,
+    /// "call 12 w1: lease for 5000 ms".
+    prefix: String,
+    time_ms: u64,
+    /// The job handed out instead (none: the lease was refused), why the
+    /// passed-over job comes before it, and whether by priority (not only
+    /// by enqueue order).
+    instead: Option<(String, String, bool)>,
 }
 
 struct Violation {
@@ -193,6 +235,18 @@ struct Model {
     expiries: BTreeSet<(u64, usize, String)>,
     dedup: BTreeMap<String, String>,
     violations: Vec<Violation>,
+    /// Jobs that leases passed over while they should have been runnable,
+    /// until they leave the queue's waiting jobs: then each passing over
+    /// is judged ([`Model::judge_late`]).
+    late: BTreeMap<String, Late>,
+    /// Jobs that left the waiting jobs with their notes, and when they
+    /// were leased, to judge at the end.
+    closed: Vec<(String, Late, Option<u64>)>,
+    /// Where the queue showed it ranks by priority before enqueue order:
+    /// it handed out a job while an older one of lower priority could run.
+    ranks_by_priority: Option<String>,
+    /// The clock reading of the call being applied.
+    now: u64,
     /// The last call that named each job.
     last_seen: BTreeMap<String, usize>,
     leases: usize,
@@ -221,8 +275,179 @@ impl Model {
         });
     }
 
+    /// After the last call: judges the jobs still passed over.
+    fn finish(&mut self) {
+        let waiting: Vec<String> = self.late.keys().cloned().collect();
+        for label in waiting {
+            self.close_late(&label, None);
+        }
+        for (label, late, leased_at) in std::mem::take(&mut self.closed) {
+            self.judge_late(&label, late, leased_at);
+        }
+        self.violations.sort_by_key(|v| v.call);
+    }
+
+    /// Why `label` should be runnable from its instant, in words: "its
+    /// backoff of 2000 ms after failed attempt 2".
+    fn why_runnable(&self, label: &str) -> String {
+        let Some(job) = self.jobs.get(label) else {
+            return String::new();
+        };
+        match &job.at {
+            Where::Waiting {
+                cause: Cause::Retry,
+                ..
+            } => format!(
+                "its backoff of {} ms after failed attempt {}",
+                job.spec.backoff_ms(job.attempts),
+                job.attempts
+            ),
+            Where::Waiting {
+                cause: Cause::Requeue,
+                ..
+            } => "its requeue".into(),
+            _ => match job.spec.schedule {
+                Schedule::Now => "its schedule: now".into(),
+                Schedule::DelayMs(ms) => format!("its schedule: a delay of {ms} ms"),
+                Schedule::AtMs(at) => format!("its schedule: at {at} ms"),
+            },
+        }
+    }
+
+    /// The queue's notes on `label`, a waiting job that should be runnable.
+    fn late_entry(&mut self, label: &str) -> Option<&mut Late> {
+        let Some(Job {
+            at: Where::Waiting { from_ms, cause },
+            spec,
+            ..
+        }) = self.jobs.get(label)
+        else {
+            return None;
+        };
+        let from_ms = *from_ms;
+        let timed =
+            *cause == Cause::Retry || (*cause == Cause::Schedule && spec.schedule != Schedule::Now);
+        if !self.late.contains_key(label) {
+            let why = self.why_runnable(label);
+            self.late.insert(
+                label.to_string(),
+                Late {
+                    from_ms,
+                    why,
+                    timed,
+                    passes: Vec::new(),
+                    evidence: None,
+                },
+            );
+        }
+        self.late.get_mut(label)
+    }
+
+    /// A lease at `call` passed over `label`, which should have been
+    /// runnable: refused (`instead` none) or handed out another job.
+    fn passed_over(&mut self, call: &Call, label: &str, instead: Option<(String, String, bool)>) {
+        let prefix = format!("call {} {}", call.call, call.op);
+        let time_ms = call.time_ms;
+        if let Some(late) = self.late_entry(label) {
+            late.passes.push(Pass {
+                call: call.call,
+                prefix,
+                time_ms,
+                instead,
+            });
+        }
+    }
+
+    /// Something the queue did shows it took `label` for not yet runnable.
+    fn not_yet_runnable(&mut self, label: &str, evidence: String) {
+        if let Some(late) = self.late_entry(label)
+            && late.evidence.is_none()
+        {
+            late.evidence = Some(evidence);
+        }
+    }
+
+    /// `label` left the waiting jobs (`leased_at`: by a lease at that
+    /// instant): the leases that passed it over are judged at the end.
+    fn close_late(&mut self, label: &str, leased_at: Option<u64>) {
+        if let Some(late) = self.late.remove(label) {
+            self.closed.push((label.to_string(), late, leased_at));
+        }
+    }
+
+    /// Each lease that passed a job over is a violation: of
+    /// `backoff-respected` if the queue showed it took the job for not yet
+    /// runnable (a lease refused: a queue that ranks wrongly still hands
+    /// out a job; a status naming a later instant; a job handed out that
+    /// follows it in priority and enqueue order alike; a job of lower
+    /// priority handed out by a queue that ranks by priority elsewhere),
+    /// else of `priority-order`.
+    fn judge_late(&mut self, label: &str, late: Late, leased_at: Option<u64>) {
+        let Late {
+            from_ms,
+            why,
+            timed,
+            passes,
+            evidence,
+        } = late;
+        let ranks = self.ranks_by_priority.as_ref().filter(|_| timed);
+        for pass in passes {
+            let t = pass.time_ms;
+            let then = match leased_at {
+                Some(at) => format!(
+                    "it was first leased at t={at} ms ({} ms late)",
+                    at.saturating_sub(from_ms)
+                ),
+                None => "it was not leased after".into(),
+            };
+            let (check, message) = match (&pass.instead, &evidence, ranks) {
+                (None, _, _) => (
+                    BACKOFF_RESPECTED,
+                    format!(
+                        "no job was handed out at t={t} ms, but {label} should have been runnable at t={from_ms} ms ({why}); {then}"
+                    ),
+                ),
+                (Some((other, _, _)), Some(evidence), _) => (
+                    BACKOFF_RESPECTED,
+                    format!(
+                        "{other} was handed out at t={t} ms, but {label} comes first and should have been runnable at t={from_ms} ms ({why}); {then}, and {evidence}"
+                    ),
+                ),
+                (Some((other, rank, true)), None, Some(ranks)) => (
+                    BACKOFF_RESPECTED,
+                    format!(
+                        "{other} was handed out at t={t} ms, but {label} comes first ({rank}) and should have been runnable at t={from_ms} ms ({why}); {then}, and {}",
+                        ranks.replace("{job}", label)
+                    ),
+                ),
+                (Some((other, rank, _)), _, _) => {
+                    let timing = match leased_at {
+                        Some(at) if timed && at > t => format!(
+                            " ({label} may run from t={from_ms} ms, by {why}; it was first leased at t={at} ms)"
+                        ),
+                        _ => String::new(),
+                    };
+                    (
+                        PRIORITY_ORDER,
+                        format!("{other} was handed out, but {label} comes first: {rank}{timing}"),
+                    )
+                }
+            };
+            self.violations.push(Violation {
+                check,
+                call: pass.call,
+                message: format!("{}: {message}", pass.prefix),
+                blames: Some(label.to_string()),
+            });
+        }
+    }
+
     /// Moves `job` to `at`, keeping the indexes right.
     fn set(&mut self, label: &str, at: Where) {
+        if self.late.contains_key(label) {
+            let leased_at = matches!(at, Where::Leased { .. }).then_some(self.now);
+            self.close_late(label, leased_at);
+        }
         let Some(job) = self.jobs.get_mut(label) else {
             return;
         };
@@ -259,7 +484,7 @@ impl Model {
         let at = if job.attempts < job.max_attempts {
             Where::Waiting {
                 from_ms: t.saturating_add(job.spec.backoff_ms(job.attempts)),
-                retry: true,
+                cause: Cause::Retry,
             }
         } else {
             Where::Dead { permanent: false }
@@ -299,6 +524,7 @@ impl Model {
 
     fn apply(&mut self, call: &Call) {
         let t = call.time_ms;
+        self.now = t;
         self.advance(t);
         match (&call.op, &call.output.answer) {
             (Op::Enqueue(spec), Answer::Enqueued(Ok(label))) => self.enqueued(call, spec, label),
@@ -365,22 +591,78 @@ impl Model {
                     job,
                     Where::Waiting {
                         from_ms: t,
-                        retry: false,
+                        cause: Cause::Requeue,
                     },
                 );
                 self.advance(t);
             }
-            (_, Answer::Status(Ok(status))) if status.attempts > status.max_attempts => {
-                self.violation(
-                    ATTEMPTS_BOUNDED,
-                    call,
-                    format!(
-                        "{} reports {} attempts of at most {}",
-                        status.job, status.attempts, status.max_attempts
-                    ),
-                );
+            (_, Answer::Status(Ok(status))) => {
+                if self.instant_differs(status) {
+                    self.status_instant(call, status);
+                }
+                if status.attempts > status.max_attempts {
+                    self.violation(
+                        ATTEMPTS_BOUNDED,
+                        call,
+                        format!(
+                            "{} reports {} attempts of at most {}",
+                            status.job, status.attempts, status.max_attempts
+                        ),
+                    );
+                }
             }
             _ => {}
+        }
+    }
+
+    /// Whether `status` names another instant to run from than the WIT's
+    /// rules give the job.
+    fn instant_differs(&self, status: &Status) -> bool {
+        match (self.jobs.get(&status.job).map(|j| &j.at), &status.state) {
+            (
+                Some(Where::Waiting { from_ms, .. }),
+                State::Queued(at) | State::FailedRetrying(at),
+            ) => at != from_ms,
+            _ => false,
+        }
+    }
+
+    /// A status naming another instant to run from than the job's.
+    fn status_instant(&mut self, call: &Call, status: &Status) {
+        let label = status.job.as_str();
+        let Some(Job {
+            at: Where::Waiting { from_ms, .. },
+            ..
+        }) = self.jobs.get(label)
+        else {
+            return;
+        };
+        let from_ms = *from_ms;
+        let (State::Queued(at) | State::FailedRetrying(at)) = status.state else {
+            return;
+        };
+        let why = self.why_runnable(label);
+        let (off, late) = if at > from_ms {
+            (at - from_ms, "late")
+        } else {
+            (from_ms - at, "early")
+        };
+        self.violation(
+            BACKOFF_RESPECTED,
+            call,
+            format!(
+                "{label} should be runnable from t={from_ms} ms ({why}), but its status says {} from t={at} ms ({off} ms {late})",
+                state_name(&status.state)
+            ),
+        );
+        if at > from_ms {
+            self.not_yet_runnable(
+                label,
+                format!(
+                    "its status at call {} said it runs from t={at} ms",
+                    call.call
+                ),
+            );
         }
     }
 
@@ -427,7 +709,7 @@ impl Model {
             label,
             Where::Waiting {
                 from_ms,
-                retry: false,
+                cause: Cause::Schedule,
             },
         );
         self.advance(t);
@@ -444,22 +726,28 @@ impl Model {
         let best = self.ready.first().map(|(_, _, l)| l.clone());
         let (Some(label), Some((token, attempt))) = (job, lease) else {
             if let Some(best) = best {
-                self.violation_blaming(
-                    PRIORITY_ORDER,
-                    call,
-                    format!(
-                        "no job was handed out, yet {best} may run ({})",
-                        self.describe(&best)
-                    ),
-                    Some(best.clone()),
-                );
+                // A queue that ranks wrongly still hands out a job: one
+                // that hands out none took every job that may run for not
+                // yet runnable.
+                let ready: Vec<String> = self.ready.iter().map(|(_, _, l)| l.clone()).collect();
+                for label in ready {
+                    self.not_yet_runnable(
+                        &label,
+                        format!(
+                            "at call {} (t={t} ms) no job at all was handed out",
+                            call.call
+                        ),
+                    );
+                }
+                self.passed_over(call, &best, None);
             }
             return;
         };
         let Some(j) = self.jobs.get(label) else {
             return;
         };
-        let (priority, max_attempts, attempts) = (j.priority, j.max_attempts, j.attempts);
+        let (priority, max_attempts, attempts, seq) =
+            (j.priority, j.max_attempts, j.attempts, j.seq);
         self.leases += 1;
         self.last_seen.insert(label.to_string(), call.call);
         match j.at.clone() {
@@ -482,13 +770,13 @@ impl Model {
                 call,
                 format!("{label} was leased while another lease on it runs until {expires_ms} ms"),
             ),
-            Where::Waiting { from_ms, retry } if from_ms > t => self.violation(
+            Where::Waiting { from_ms, cause } if from_ms > t => self.violation(
                 BACKOFF_RESPECTED,
                 call,
                 format!(
                     "{label} was leased at {t} ms, {} ms early: {} it may run from {from_ms} ms",
                     from_ms - t,
-                    if retry {
+                    if cause == Cause::Retry {
                         format!("after its failed attempt {attempts}, its backoff says")
                     } else {
                         "its schedule says".to_string()
@@ -496,19 +784,47 @@ impl Model {
                 ),
             ),
             Where::Waiting { .. } => {
+                if self.ranks_by_priority.is_none() {
+                    let older = self
+                        .ready
+                        .iter()
+                        .find(|(p, s, _)| p.0 < priority && *s < seq)
+                        .map(|(_, _, l)| l.clone());
+                    if let Some(older) = older {
+                        self.ranks_by_priority = Some(format!(
+                            "the queue ranks by priority before enqueue order elsewhere (at call {} it handed out {label} before the older {older} of lower priority): it took {{job}} for not yet runnable",
+                            call.call
+                        ));
+                    }
+                }
                 if let Some(best) = best.filter(|b| b != label) {
                     let b = &self.jobs[&best];
-                    let why = if b.priority > priority {
+                    let by_priority = b.priority > priority;
+                    let why = if by_priority {
                         format!("{best} has priority {} > {priority}", b.priority)
                     } else {
                         format!("{best} has the same priority {priority} and was enqueued before it")
                     };
-                    self.violation_blaming(
-                        PRIORITY_ORDER,
-                        call,
-                        format!("{label} was handed out, but {best} comes first: {why}"),
-                        Some(best.clone()),
-                    );
+                    // Handed out over a job it follows in enqueue order
+                    // too: no ranking by priority and enqueue order
+                    // explains it, but a queue that took the job for not
+                    // yet runnable does, if its instant is one a queue
+                    // computes (a delay, a run-at, a backoff).
+                    let timed = match &b.at {
+                        Where::Waiting { cause, .. } => {
+                            *cause == Cause::Retry || b.spec.schedule != Schedule::Now
+                        }
+                        _ => false,
+                    };
+                    if b.seq < seq && timed {
+                        self.not_yet_runnable(
+                            &best,
+                            format!(
+                                "{label} follows {best} by priority and by enqueue order alike: no ranking explains handing it out first"
+                            ),
+                        );
+                    }
+                    self.passed_over(call, &best, Some((label.to_string(), why, by_priority)));
                 }
             }
         }
@@ -603,17 +919,6 @@ impl Model {
         self.advance(t);
     }
 
-    fn describe(&self, label: &str) -> String {
-        match self.jobs.get(label).map(|j| &j.at) {
-            Some(Where::Waiting {
-                from_ms,
-                retry: true,
-            }) => format!("retrying from {from_ms} ms"),
-            Some(Where::Waiting { from_ms, .. }) => format!("queued from {from_ms} ms"),
-            _ => "pending".into(),
-        }
-    }
-
     /// Jobs the queue no longer knows at the end, with why.
     fn lost(&self, run: &Run) -> Vec<(String, String)> {
         let Ok(settled) = &run.settled else {
@@ -644,7 +949,7 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::{Lease, Status};
+    use super::super::model::Lease;
     use super::*;
 
     const T0: u64 = 1_000_000;
@@ -700,6 +1005,7 @@ mod tests {
                 output,
             });
         }
+        model.finish();
         model.violations.iter().map(|v| (v.check, v.call)).collect()
     }
 
@@ -801,6 +1107,191 @@ mod tests {
         assert_eq!(v, [(PRIORITY_ORDER, 2), (STALE_LEASE_REFUSED, 3)]);
     }
 
+    /// Feeds (time, op, answer) to a fresh model; returns the violations
+    /// with their messages.
+    fn messages(calls: Vec<(u64, Op, Answer)>) -> Vec<(&'static str, usize, String)> {
+        let outputs: Vec<Output> = calls.iter().map(|(_, _, a)| out(a.clone())).collect();
+        let mut model = Model::default();
+        for (i, ((t, op, _), output)) in calls.iter().zip(&outputs).enumerate() {
+            model.apply(&Call {
+                call: i,
+                time_ms: *t,
+                op,
+                output,
+            });
+        }
+        model.finish();
+        model
+            .violations
+            .into_iter()
+            .map(|v| (v.check, v.call, v.message))
+            .collect()
+    }
+
+    fn fail_op() -> Op {
+        Op::Fail {
+            worker: "w".into(),
+            retryable: true,
+        }
+    }
+
+    #[test]
+    fn a_retry_made_runnable_late_is_a_timing_error_not_a_priority_one() {
+        let (e, a) = enqueue("a", 5);
+        let (e2, b) = enqueue("b", 0);
+        let v = messages(vec![
+            (T0, e, a),
+            (T0, lease_op(), lease("a", "t1", 1)),
+            (
+                T0 + 10,
+                fail_op(),
+                report("a", "t1", Report::FailRetryable, Ok(())),
+            ),
+            // a may run again from T0 + 1_010; the queue says no job.
+            (T0 + 1_010, lease_op(), Answer::Leased(Ok(None))),
+            (T0 + 1_020, e2, b),
+            // ... then hands out b, of lower priority.
+            (T0 + 1_030, lease_op(), lease("b", "t2", 1)),
+            (T0 + 2_010, lease_op(), lease("a", "t3", 2)),
+        ]);
+        let checks: Vec<_> = v.iter().map(|(c, call, _)| (*c, *call)).collect();
+        assert_eq!(checks, [(BACKOFF_RESPECTED, 3), (BACKOFF_RESPECTED, 5)]);
+        assert_eq!(
+            v[0].2,
+            format!(
+                "call 3 w: lease for 5000 ms: no job was handed out at t={} ms, but a should have been runnable at t={} ms (its backoff of 1000 ms after failed attempt 1); it was first leased at t={} ms (1000 ms late)",
+                T0 + 1_010,
+                T0 + 1_010,
+                T0 + 2_010
+            )
+        );
+        assert!(v[1].2.contains("b was handed out at t="), "{}", v[1].2);
+        assert!(
+            v[1].2.contains("no job at all was handed out"),
+            "{}",
+            v[1].2
+        );
+    }
+
+    #[test]
+    fn a_job_passed_over_with_no_sign_of_lateness_is_a_priority_error() {
+        let (e1, a1) = enqueue("low", 1);
+        let (e2, a2) = enqueue("high", 9);
+        let v = messages(vec![
+            (T0, e1, a1),
+            (T0, e2, a2),
+            (T0, lease_op(), lease("low", "t1", 1)),
+            (T0 + 7, lease_op(), lease("high", "t2", 1)),
+        ]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].0, PRIORITY_ORDER);
+        assert_eq!(
+            v[0].2,
+            "call 2 w: lease for 5000 ms: low was handed out, but high comes first: high has priority 9 > 1"
+        );
+    }
+
+    /// A retry of `high` passed over by `older`, enqueued before it with a
+    /// lower priority; with `first`, a lease before that shows whether
+    /// the queue ranks by priority before enqueue order.
+    fn retry_passed_over(first: Vec<(u64, Op, Answer)>) -> Vec<(&'static str, usize, String)> {
+        // older can run from T0 + 100: the first lease shows nothing.
+        let mut spec = spec("older", 1);
+        spec.schedule = Schedule::DelayMs(100);
+        let e0 = Op::Enqueue(Box::new(spec));
+        let (e1, a1) = enqueue("high", 9);
+        let mut calls = vec![
+            (T0, e0, Answer::Enqueued(Ok("older".into()))),
+            (T0, e1, a1),
+            (T0, lease_op(), lease("high", "t1", 1)),
+            (
+                T0 + 10,
+                fail_op(),
+                report("high", "t1", Report::FailRetryable, Ok(())),
+            ),
+        ];
+        let n = calls.len() + first.len();
+        calls.extend(first);
+        calls.extend([
+            // high may run again from T0 + 1_010.
+            (T0 + 1_500, lease_op(), lease("older", &format!("t{n}"), 1)),
+            (T0 + 2_010, lease_op(), lease("high", "t9", 2)),
+        ]);
+        messages(calls)
+    }
+
+    #[test]
+    fn a_retry_passed_over_for_an_older_job_is_a_priority_error_that_says_when_it_ran() {
+        let v = retry_passed_over(Vec::new());
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].0, PRIORITY_ORDER);
+        assert_eq!(
+            v[0].2,
+            format!(
+                "call 4 w: lease for 5000 ms: older was handed out, but high comes first: high has priority 9 > 1 (high may run from t={} ms, by its backoff of 1000 ms after failed attempt 1; it was first leased at t={} ms)",
+                T0 + 1_010,
+                T0 + 2_010
+            )
+        );
+    }
+
+    #[test]
+    fn a_retry_passed_over_by_a_queue_that_ranks_by_priority_is_a_timing_error() {
+        let (e, a) = enqueue("newer", 5);
+        let v = retry_passed_over(vec![
+            (T0 + 200, e, a),
+            // newer before older: this queue ranks by priority.
+            (T0 + 200, lease_op(), lease("newer", "t2", 1)),
+        ]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].0, BACKOFF_RESPECTED);
+        assert!(
+            v[0].2.ends_with(
+                "(1000 ms late), and the queue ranks by priority before enqueue order elsewhere (at call 5 it handed out newer before the older older of lower priority): it took high for not yet runnable"
+            ),
+            "{}",
+            v[0].2
+        );
+    }
+
+    #[test]
+    fn a_status_naming_a_late_instant_is_a_timing_error() {
+        let (e, a) = enqueue("a", 0);
+        let status = |at| {
+            Answer::Status(Ok(Status {
+                job: "a".into(),
+                kind: "k".into(),
+                priority: 0,
+                attempts: 1,
+                max_attempts: 2,
+                state: State::FailedRetrying(at),
+            }))
+        };
+        let status_op = || Op::Status { job: "a".into() };
+        let v = messages(vec![
+            (T0, e, a),
+            (T0, lease_op(), lease("a", "t1", 1)),
+            (
+                T0,
+                fail_op(),
+                report("a", "t1", Report::FailRetryable, Ok(())),
+            ),
+            (T0 + 1, status_op(), status(T0 + 1_000)),
+            (T0 + 2, status_op(), status(T0 + 2_000)),
+        ]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].0, BACKOFF_RESPECTED);
+        assert!(
+            v[0].2.ends_with(&format!(
+                "a should be runnable from t={} ms (its backoff of 1000 ms after failed attempt 1), but its status says failed-retrying from t={} ms (1000 ms late)",
+                T0 + 1_000,
+                T0 + 2_000
+            )),
+            "{}",
+            v[0].2
+        );
+    }
+
     #[test]
     fn a_deduplicated_enqueue_must_name_the_first_job() {
         let mut first = spec("a", 0);
@@ -827,7 +1318,7 @@ mod tests {
                     priority: 0,
                     attempts: 3,
                     max_attempts: 2,
-                    state: super::super::model::State::Succeeded,
+                    state: State::Succeeded,
                 })),
             ),
         ]);
