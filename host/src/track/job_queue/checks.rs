@@ -15,9 +15,14 @@
 //!   dead job is not leased.
 //! - `backoff-respected`: a job is never leased before its instant (its
 //!   delay, its run-at, its backoff) nor while another worker's lease on it
-//!   runs.
+//!   runs, its status names that instant, and it is not passed over once
+//!   the instant came (a lease refused while it may run; a job handed out
+//!   before it by a queue that shows it took it for not yet runnable): a
+//!   timing error, reported with when the job should have been runnable
+//!   and when it was first leased.
 //! - `priority-order`: a lease hands out the highest-priority job that may
-//!   run, first enqueued first, and none is refused while one may run.
+//!   run, first enqueued first (a job passed over with no sign that the
+//!   queue took it for not yet runnable).
 //! - `dedup-holds`: an enqueue with a dedup key already used returns the
 //!   first job, across crashes.
 
