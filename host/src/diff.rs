@@ -594,6 +594,31 @@ mod tests {
     use super::*;
     use crate::sim::Entry;
 
+    #[test]
+    fn a_map_is_a_record_named_by_its_keys_and_other_keys_are_refused() {
+        use std::collections::BTreeMap;
+        #[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
+        enum Key {
+            Low,
+        }
+        let by_name = BTreeMap::from([("a", 1u32), ("b", 2)]);
+        let record = |k: &str, v: &str| (k.to_string(), Tree::Number(v.to_string()));
+        assert_eq!(
+            Tree::of(&by_name),
+            Tree::Record(vec![record("a", "1"), record("b", "2")])
+        );
+        assert_eq!(
+            Tree::of(&BTreeMap::from([(7u8, 1u32), (9, 2)])),
+            Tree::Record(vec![record("7", "1"), record("9", "2")])
+        );
+        assert_eq!(
+            Tree::of(&BTreeMap::from([(Key::Low, 3u32)])),
+            Tree::Record(vec![record("Low", "3")])
+        );
+        // A key that is not a name makes no tree.
+        assert_eq!(Tree::of(&BTreeMap::from([((1u8, 2u8), 3u32)])), Tree::Unit);
+    }
+
     #[derive(Clone, Debug, PartialEq, Serialize)]
     #[serde(rename_all = "kebab-case")]
     enum Answer {

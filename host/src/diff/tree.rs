@@ -4,7 +4,7 @@
 //! tuples and lists told apart.
 
 use serde::Serialize;
-use serde::ser::{self, Impossible};
+use serde::ser;
 
 /// A serialised value.
 #[derive(Clone, Debug, PartialEq)]
@@ -225,38 +225,27 @@ impl Items {
     }
 }
 
-impl ser::SerializeSeq for Items {
-    type Ok = Tree;
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, Unsupported> {
-        Ok(self.tree())
-    }
+/// Sequences, tuples and tuple structs all push their items.
+macro_rules! items {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Items {
+            type Ok = Tree;
+            type Error = Unsupported;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Tree, Unsupported> {
+                Ok(self.tree())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Items {
-    type Ok = Tree;
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, Unsupported> {
-        Ok(self.tree())
-    }
-}
-
-impl ser::SerializeTupleStruct for Items {
-    type Ok = Tree;
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, Unsupported> {
-        Ok(self.tree())
-    }
-}
+items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 struct VariantItems {
     variant: &'static str,
@@ -287,7 +276,7 @@ impl ser::SerializeMap for Fields {
     type Ok = Tree;
     type Error = Unsupported;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Unsupported> {
-        self.key = Some(key.serialize(KeyName)?);
+        self.key = Some(key_name(key.serialize(Builder)?)?);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
@@ -340,137 +329,13 @@ impl ser::SerializeStructVariant for VariantFields {
     }
 }
 
-/// A map key, printed: keys that are not strings or numbers are refused.
-struct KeyName;
-
-impl ser::Serializer for KeyName {
-    type Ok = String;
-    type Error = Unsupported;
-    type SerializeSeq = Impossible<String, Unsupported>;
-    type SerializeTuple = Impossible<String, Unsupported>;
-    type SerializeTupleStruct = Impossible<String, Unsupported>;
-    type SerializeTupleVariant = Impossible<String, Unsupported>;
-    type SerializeMap = Impossible<String, Unsupported>;
-    type SerializeStruct = Impossible<String, Unsupported>;
-    type SerializeStructVariant = Impossible<String, Unsupported>;
-
-    fn serialize_bool(self, v: bool) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_f32(self, v: f32) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_f64(self, v: f64) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_char(self, v: char) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_str(self, v: &str) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, Unsupported> {
-        Err(Unsupported("a map key of bytes".into()))
-    }
-    fn serialize_none(self) -> Result<String, Unsupported> {
-        Err(Unsupported("a map key of none".into()))
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, Unsupported> {
-        value.serialize(KeyName)
-    }
-    fn serialize_unit(self) -> Result<String, Unsupported> {
-        Err(Unsupported("a map key of ()".into()))
-    }
-    fn serialize_unit_struct(self, name: &'static str) -> Result<String, Unsupported> {
-        Ok(name.to_string())
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<String, Unsupported> {
-        Ok(variant.to_string())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<String, Unsupported> {
-        value.serialize(KeyName)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String, Unsupported> {
-        Err(Unsupported("a map key of an enum with data".into()))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
-        Err(Unsupported("a map key of a sequence".into()))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
-        Err(Unsupported("a map key of a tuple".into()))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Unsupported> {
-        Err(Unsupported("a map key of a tuple".into()))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
-        Err(Unsupported("a map key of a tuple".into()))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
-        Err(Unsupported("a map key of a map".into()))
-    }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, Unsupported> {
-        Err(Unsupported("a map key of a struct".into()))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Unsupported> {
-        Err(Unsupported("a map key of a struct".into()))
+/// A map key, printed: a key that is not a string, a number, a bool or a
+/// unit variant is refused.
+fn key_name(key: Tree) -> Result<String, Unsupported> {
+    match key {
+        Tree::Str(name) | Tree::Number(name) => Ok(name),
+        Tree::Bool(b) => Ok(b.to_string()),
+        Tree::Variant(name, data) if *data == Tree::Unit => Ok(name),
+        other => Err(Unsupported(format!("a map key of {other:?}"))),
     }
 }

@@ -1000,18 +1000,10 @@ mod tests {
     /// Feeds (time, op, answer) to a fresh model; returns the violations
     /// as (check, call).
     fn judge(calls: Vec<(u64, Op, Answer)>) -> Vec<(&'static str, usize)> {
-        let outputs: Vec<Output> = calls.iter().map(|(_, _, a)| out(a.clone())).collect();
-        let mut model = Model::default();
-        for (i, ((t, op, _), output)) in calls.iter().zip(&outputs).enumerate() {
-            model.apply(&Call {
-                call: i,
-                time_ms: *t,
-                op,
-                output,
-            });
-        }
-        model.finish();
-        model.violations.iter().map(|v| (v.check, v.call)).collect()
+        messages(calls)
+            .into_iter()
+            .map(|(check, call, _)| (check, call))
+            .collect()
     }
 
     fn enqueue(label: &str, priority: u8) -> (Op, Answer) {
