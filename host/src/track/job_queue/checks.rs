@@ -602,9 +602,7 @@ impl Model {
                 self.advance(t);
             }
             (_, Answer::Status(Ok(status))) => {
-                if self.instant_differs(status) {
-                    self.status_instant(call, status);
-                }
+                self.status_instant(call, status);
                 if status.attempts > status.max_attempts {
                     self.violation(
                         ATTEMPTS_BOUNDED,
@@ -620,19 +618,8 @@ impl Model {
         }
     }
 
-    /// Whether `status` names another instant to run from than the WIT's
-    /// rules give the job.
-    fn instant_differs(&self, status: &Status) -> bool {
-        match (self.jobs.get(&status.job).map(|j| &j.at), &status.state) {
-            (
-                Some(Where::Waiting { from_ms, .. }),
-                State::Queued(at) | State::FailedRetrying(at),
-            ) => at != from_ms,
-            _ => false,
-        }
-    }
-
-    /// A status naming another instant to run from than the job's.
+    /// Judges the instant a status names for a waiting job: another one
+    /// than the WIT's rules give is a violation.
     fn status_instant(&mut self, call: &Call, status: &Status) {
         let label = status.job.as_str();
         let Some(Job {
@@ -646,6 +633,9 @@ impl Model {
         let (State::Queued(at) | State::FailedRetrying(at)) = status.state else {
             return;
         };
+        if at == from_ms {
+            return;
+        }
         let why = self.why_runnable(label);
         let (off, late) = if at > from_ms {
             (at - from_ms, "late")
