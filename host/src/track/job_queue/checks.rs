@@ -179,6 +179,14 @@ enum Cause {
     Requeue,
 }
 
+impl Cause {
+    /// Whether the instant it set is one a queue computes (a delay, a
+    /// run-at, a backoff), not an enqueue or a requeue at once.
+    fn is_timed(self, spec: &JobSpec) -> bool {
+        self == Cause::Retry || (self == Cause::Schedule && spec.schedule != Schedule::Now)
+    }
+}
+
 #[derive(Debug)]
 struct Job {
     seq: usize,
@@ -330,8 +338,7 @@ impl Model {
             return None;
         };
         let from_ms = *from_ms;
-        let timed =
-            *cause == Cause::Retry || (*cause == Cause::Schedule && spec.schedule != Schedule::Now);
+        let timed = cause.is_timed(spec);
         if !self.late.contains_key(label) {
             let why = self.why_runnable(label);
             self.late.insert(
@@ -806,9 +813,7 @@ impl Model {
                     // yet runnable does, if its instant is one a queue
                     // computes (a delay, a run-at, a backoff).
                     let timed = match &b.at {
-                        Where::Waiting { cause, .. } => {
-                            *cause == Cause::Retry || b.spec.schedule != Schedule::Now
-                        }
+                        Where::Waiting { cause, .. } => cause.is_timed(&b.spec),
                         _ => false,
                     };
                     if b.seq < seq && timed {
