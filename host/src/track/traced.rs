@@ -1,6 +1,6 @@
 //! Track `traced`: span ingestion with a rolling 30-minute window. The host
-//! emits whole traces in batches (children often before their root, bursts
-//! at 4x the rate), queries now and then, and moves the clock with no
+//! emits whole traces in batches (children often before their root, bursts,
+//! traffic in waves), queries now and then, and moves the clock with no
 //! traffic to see evicted traces go.
 
 pub mod checks;
