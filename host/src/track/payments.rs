@@ -522,6 +522,7 @@ impl TrackKind for PaymentsKind {
             checks::no_call_for_invalid_transition(&answers),
             checks::bank_agrees(plugin),
             checks::retry_contract(&answers),
+            checks::bank_keys(plugin),
         ];
         results.push(checks::bank_effects_match(plugin, reference));
         let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);

@@ -44,6 +44,21 @@ fn fresh_bank_key_is_caught_by_one_hold_per_payment() {
 }
 
 #[test]
+fn empty_void_key_is_stopped_and_caught_by_bank_keys() {
+    let report = caught("payment-gateway/empty-void-key", "happy-path", "bank-keys");
+    let r = only(&report);
+    let check = r.checks.iter().find(|c| c.name == "bank-keys").unwrap();
+    assert!(
+        check
+            .message
+            .contains("bank.void was called with an empty idempotency key"),
+        "{check:?}"
+    );
+    // A stop for an empty key is not a retry-contract failure.
+    assert!(!failed(r).contains(&"retry-contract"), "{:#?}", r.checks);
+}
+
+#[test]
 fn retries_permanent_errors_is_caught_by_permanent_errors_once() {
     caught(
         "payment-gateway/retries-permanent-errors",

@@ -24,6 +24,9 @@
 //!   no bank call is attempted later than 60 s of virtual time after its
 //!   first attempt in the request (the WIT's "Retries"; how many attempts,
 //!   and how long between them, is the gateway's choice).
+//! - `bank-keys`: every call of a bank operation that changes state
+//!   carries a non-empty idempotency key (the bank refuses an empty one,
+//!   and gauntlet stops the run there).
 //! - `bank-effects-match` (part of the diff against the reference): the
 //!   bank saw the same effects (operation, card, amount), in the same order.
 
@@ -31,7 +34,9 @@ use std::collections::BTreeMap;
 
 use super::Run;
 use super::bank::{AuthorizationStatus, Effect, Operation};
-use super::dependency::{BankCallRecord, BankFault, GIVE_UP_WITHIN_MS, MIN_ATTEMPTS};
+use super::dependency::{
+    BankCallRecord, BankFault, Endpoint, GIVE_UP_WITHIN_MS, MIN_ATTEMPTS, Stop,
+};
 use super::model::{Answer, Op, Output, PERMANENT_ERRORS};
 use super::scenario::Scenario;
 use crate::check::CheckResult;
@@ -47,6 +52,7 @@ pub const NO_CALL_FOR_INVALID: &str = "no-call-for-invalid-transition";
 pub const BANK_AGREES: &str = "bank-agrees";
 pub const BANK_EFFECTS_MATCH: &str = "bank-effects-match";
 pub const RETRY_CONTRACT: &str = "retry-contract";
+pub const BANK_KEYS: &str = "bank-keys";
 
 /// Whether a bank ledger entry is an authorization of this request's card
 /// and amount: during a request the gateway may also settle other payments
@@ -247,15 +253,20 @@ pub fn key_reuse_refused(answers: &Answers) -> CheckResult {
     CheckResult::pass(KEY_REUSE_REFUSED, format!("{reused} reused keys refused"))
 }
 
-/// The attempts of each bank call (operation and bank key) made by each
-/// call into the gateway while serving one request (the request itself, and
-/// `recover` after a crash: each starts afresh), in order.
+/// The attempts of each state-changing bank call (operation and bank key)
+/// made by each call into the gateway while serving one request (the
+/// request itself, and `recover` after a crash: each starts afresh), in
+/// order. Read-backs are the gateway's own business: the contract bounds
+/// no retries of them.
 fn attempts_of<'a>(
     run: &'a Run,
     output: &Output,
-) -> BTreeMap<(u64, Operation, &'a str), Vec<&'a BankCallRecord>> {
+) -> BTreeMap<(u64, Endpoint, &'a str), Vec<&'a BankCallRecord>> {
     let mut attempts: BTreeMap<_, Vec<_>> = BTreeMap::new();
     for record in &run.bank.calls[output.bank_log.0..output.bank_log.1] {
+        if record.operation.operation().is_none() {
+            continue;
+        }
         attempts
             .entry((record.export_call, record.operation, record.key.as_str()))
             .or_default()
@@ -303,7 +314,7 @@ pub fn permanent_errors_once(answers: &Answers) -> CheckResult {
         // excuses one more try.
         let timeouts = run.bank.injected[output.injected.0..output.injected.1]
             .iter()
-            .filter(|(_, o, f)| *o == Operation::Authorize && *f == BankFault::TimeoutAfterCommit)
+            .filter(|(_, o, f)| *o == Endpoint::Authorize && *f == BankFault::TimeoutAfterCommit)
             .count();
         let excused = output.crashes as usize + timeouts;
         if tries > 1 + excused {
@@ -470,24 +481,13 @@ pub fn bank_agrees(run: &Run) -> CheckResult {
 
 pub fn retry_contract(answers: &Answers) -> CheckResult {
     let run = answers.run;
-    if let Some(reason) = &run.bank.stopped {
+    if let Some(Stop::EndlessRetry(reason)) = &run.bank.stopped {
         return CheckResult::fail(RETRY_CONTRACT, None, reason.clone());
     }
     let mut gave_up = 0;
     let mut retried = 0;
     for &(call, op, output) in &answers.calls {
-        let log = &run.bank.calls[output.bank_log.0..output.bank_log.1];
-        // The attempts of each bank call (operation and bank key) made by
-        // each call into the gateway while serving this request (the
-        // request, and `recover` after a crash: each starts its retries
-        // afresh), in order.
-        let mut attempts: BTreeMap<(u64, Operation, &str), Vec<&BankCallRecord>> = BTreeMap::new();
-        for record in log {
-            attempts
-                .entry((record.export_call, record.operation, record.key.as_str()))
-                .or_default()
-                .push(record);
-        }
+        let attempts = attempts_of(run, output);
         for ((_, operation, key), tries) in &attempts {
             let (first, last) = (tries[0], tries[tries.len() - 1]);
             if tries.len() > 1 && tries[..tries.len() - 1].iter().any(|t| t.transient) {
@@ -600,4 +600,20 @@ pub fn bank_effects_match(plugin: &Run, reference: &Run) -> CheckResult {
             format!("{} bank effects, the same as the reference's", ours.len()),
         ),
     }
+}
+
+pub fn bank_keys(run: &Run) -> CheckResult {
+    if let Some(Stop::EmptyKey(reason)) = &run.bank.stopped {
+        return CheckResult::fail(BANK_KEYS, None, reason.clone());
+    }
+    let keyed = run
+        .bank
+        .calls
+        .iter()
+        .filter(|c| c.operation.operation().is_some())
+        .count();
+    CheckResult::pass(
+        BANK_KEYS,
+        format!("{keyed} bank calls, each with an idempotency key"),
+    )
 }

@@ -1,8 +1,13 @@
 //! The bank as the plugin sees it: the mock [`Bank`] behind the
 //! `gauntlet:payments/bank` import, with the scenario's faults injected at
-//! that boundary (unavailable before processing, latency in virtual time, a
-//! timeout after the bank committed, the bank forgetting an idempotency key,
-//! and crashes of the gateway before or after the bank processed).
+//! that boundary (unavailable before processing, the bank down for a whole
+//! request, latency in virtual time, a timeout after the bank committed,
+//! the bank forgetting an idempotency key, and crashes of the gateway before
+//! or after the bank processed). Faults and latency apply to every endpoint,
+//! the read-backs included, as the real mock bank's chaos applies to every
+//! path; a call the bank answers from its idempotency memory is answered
+//! before its chaos (`unavailable`) can strike, as the real bank's
+//! middleware is ordered, but not while the bank is down (an outage).
 //!
 //! Faults are decided by rules: scripted on a client request (the Nth call
 //! of an operation while that request is served, or every call from the
@@ -31,12 +36,72 @@ use crate::bindings::payments::bank as wit;
 use crate::sandbox::{HostState, HostStopped, InjectedCrash};
 use crate::sim::SeedTree;
 
+/// A bank endpoint: one of the four operations that change state, or a
+/// read-back. Faults and latency apply to all seven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Endpoint {
+    Authorize,
+    Capture,
+    Void,
+    Refund,
+    GetAuthorization,
+    GetCapture,
+    GetRefund,
+}
+
+impl Endpoint {
+    const COUNT: usize = 7;
+
+    /// The operation, for the four that change state (and take an
+    /// idempotency key); `None` for a read-back.
+    pub fn operation(self) -> Option<Operation> {
+        match self {
+            Endpoint::Authorize => Some(Operation::Authorize),
+            Endpoint::Capture => Some(Operation::Capture),
+            Endpoint::Void => Some(Operation::Void),
+            Endpoint::Refund => Some(Operation::Refund),
+            Endpoint::GetAuthorization | Endpoint::GetCapture | Endpoint::GetRefund => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::GetAuthorization => "get-authorization",
+            Endpoint::GetCapture => "get-capture",
+            Endpoint::GetRefund => "get-refund",
+            op => op.operation().expect("an operation").as_str(),
+        }
+    }
+}
+
+impl From<Operation> for Endpoint {
+    fn from(op: Operation) -> Self {
+        match op {
+            Operation::Authorize => Endpoint::Authorize,
+            Operation::Capture => Endpoint::Capture,
+            Operation::Void => Endpoint::Void,
+            Operation::Refund => Endpoint::Refund,
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A fault the bank boundary can inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BankFault {
-    /// Refused before processing: nothing happened; a retry is safe.
+    /// Refused before processing: nothing happened; a retry is safe. A call
+    /// the bank remembers (its idempotency key's first success) is replayed
+    /// instead: the bank's memory answers before its chaos.
     Unavailable,
+    /// The bank is down: `unavailable`, remembered key or not.
+    Down,
     /// Processed, but the answer is lost: the plugin sees a timeout.
     TimeoutAfterCommit,
     /// The bank forgets the request's idempotency key, then processes it.
@@ -58,6 +123,7 @@ impl std::fmt::Display for BankFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             BankFault::Unavailable => "the bank is unavailable (nothing happened)",
+            BankFault::Down => "the bank is down (nothing happened)",
             BankFault::TimeoutAfterCommit => "the bank committed, then the answer timed out",
             BankFault::ForgetKey => "the bank forgot the idempotency key",
             BankFault::CrashBefore => "the gateway crashed before the bank call",
@@ -70,23 +136,23 @@ impl std::fmt::Display for BankFault {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trigger {
-    /// The Nth call (1-based) of this operation in the run.
-    Nth { operation: Operation, n: u64 },
-    /// The Nth call (1-based) of this operation while client step `step`
+    /// The Nth call (1-based) of this endpoint in the run.
+    Nth { operation: Endpoint, n: u64 },
+    /// The Nth call (1-based) of this endpoint while client step `step`
     /// is served (its `recover` after a crash included), or with `onward`
     /// every call from the Nth on (an outage for the rest of the request).
     Step {
         step: u64,
-        operation: Operation,
+        operation: Endpoint,
         n: u64,
         onward: bool,
     },
     /// With this probability (parts per million), drawn once per client
-    /// step and operation (of these operations, all if empty): the first
-    /// call of the operation in the step, or with `onward` every call of
-    /// it in the step.
+    /// step and endpoint (of these endpoints, all seven if empty): the
+    /// first call of the endpoint in the step, or with `onward` every call
+    /// of it in the step.
     Seeded {
-        operations: Vec<Operation>,
+        operations: Vec<Endpoint>,
         ppm: u32,
         onward: bool,
     },
@@ -112,7 +178,7 @@ pub const MIN_ATTEMPTS: usize = 3;
 /// call later than this after its first attempt, within one request.
 pub const GIVE_UP_WITHIN_MS: u64 = 60_000;
 
-/// One call of a state-changing bank operation, as the host saw it.
+/// One bank call, as the host saw it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct BankCallRecord {
@@ -121,8 +187,9 @@ pub struct BankCallRecord {
     /// Which call into the gateway made it (a request, or `recover`),
     /// counted from 1 over the run: each starts its retries afresh.
     pub export_call: u64,
-    pub operation: Operation,
-    /// The bank idempotency key the gateway sent.
+    pub operation: Endpoint,
+    /// The bank idempotency key the gateway sent (for a read-back, the id
+    /// it read).
     pub key: String,
     /// Virtual time when the call was made (before its latency).
     pub at_ms: u64,
@@ -162,20 +229,40 @@ pub struct BankSim {
     rules: Vec<FaultRule>,
     latency: Latency,
     seeds: SeedTree,
-    /// The client step in flight, and the calls of each operation made for
+    /// The client step in flight, and the calls of each endpoint made for
     /// it so far.
     step: u64,
-    calls_in_step: [u64; 4],
-    calls_per_operation: [u64; 4],
+    calls_in_step: [u64; Endpoint::COUNT],
+    calls_per_operation: [u64; Endpoint::COUNT],
     /// The call into the gateway in flight (counted from 1).
     export_call: u64,
     pub stats: BankStats,
-    /// Every fault injected: (client step, operation, fault).
-    pub injected: Vec<(u64, Operation, BankFault)>,
-    /// Every call of a state-changing operation, in order.
+    /// Every fault injected: (client step, endpoint, fault).
+    pub injected: Vec<(u64, Endpoint, BankFault)>,
+    /// Every bank call, in order.
     pub calls: Vec<BankCallRecord>,
     /// Why gauntlet stopped the run at the bank, if it did.
-    pub stopped: Option<String>,
+    pub stopped: Option<Stop>,
+}
+
+/// Why gauntlet stopped a run at the bank: a call the contract rules out,
+/// which the bank has no answer for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "reason", rename_all = "kebab-case")]
+pub enum Stop {
+    /// One bank call retried without end (see [`MAX_ATTEMPTS`]).
+    EndlessRetry(String),
+    /// A state-changing call with an empty idempotency key, which the bank
+    /// refuses (the real one answers 400, which the WIT has no case for).
+    EmptyKey(String),
+}
+
+impl Stop {
+    pub fn reason(&self) -> &str {
+        match self {
+            Stop::EndlessRetry(reason) | Stop::EmptyKey(reason) => reason,
+        }
+    }
 }
 
 impl BankSim {
@@ -186,8 +273,8 @@ impl BankSim {
             latency,
             seeds,
             step: 0,
-            calls_in_step: [0; 4],
-            calls_per_operation: [0; 4],
+            calls_in_step: [0; Endpoint::COUNT],
+            calls_per_operation: [0; Endpoint::COUNT],
             export_call: 0,
             stats: BankStats::default(),
             injected: Vec::new(),
@@ -212,13 +299,13 @@ impl BankSim {
     /// Marks the start of a client step: seeded faults are drawn per step.
     pub fn begin_step(&mut self, step: u64) {
         self.step = step;
-        self.calls_in_step = [0; 4];
+        self.calls_in_step = [0; Endpoint::COUNT];
     }
 
     /// A generator for one purpose in the step in flight: the `attempt`-th
     /// call of `operation` in it (latency), or the operation itself
     /// (faults, drawn once per step).
-    fn draw(&self, operation: Operation, attempt: u64, purpose: &str) -> rand::rngs::ChaCha8Rng {
+    fn draw(&self, operation: Endpoint, attempt: u64, purpose: &str) -> rand::rngs::ChaCha8Rng {
         let mut hasher = Sha256::new();
         hasher.update(self.step.to_le_bytes());
         hasher.update(operation.as_str().as_bytes());
@@ -231,7 +318,7 @@ impl BankSim {
     /// Why the run must stop before this attempt at (`operation`, `key`):
     /// the same bank call retried past [`MAX_ATTEMPTS`] or
     /// [`MAX_RETRY_SPAN_MS`] within one call into the gateway.
-    fn endless_retry(&self, operation: Operation, key: &str, now_ms: u64) -> Option<String> {
+    fn endless_retry(&self, operation: Endpoint, key: &str, now_ms: u64) -> Option<String> {
         let same = self
             .calls
             .iter()
@@ -249,8 +336,16 @@ impl BankSim {
         })
     }
 
-    /// Counts the call and decides its latency and fault.
-    fn next_call(&mut self, operation: Operation) -> (u64, Option<BankFault>) {
+    /// Counts the call (sent at `sent_ms` with `key`) and decides its
+    /// latency and fault. A call the bank answers from its idempotency
+    /// memory cannot meet its chaos (`unavailable`), though the bank can be
+    /// down.
+    fn next_call(
+        &mut self,
+        operation: Endpoint,
+        key: &str,
+        sent_ms: u64,
+    ) -> (u64, Option<BankFault>) {
         let index = operation as usize;
         self.calls_per_operation[index] += 1;
         self.calls_in_step[index] += 1;
@@ -299,6 +394,11 @@ impl BankSim {
                 break;
             }
         }
+        let arrives_ms = sent_ms.saturating_add(latency);
+        let remembered = |op| self.bank.remembers(arrives_ms, op, key);
+        if fault == Some(BankFault::Unavailable) && operation.operation().is_some_and(remembered) {
+            fault = None;
+        }
         if let Some(fault) = fault {
             self.stats.faults += 1;
             self.injected.push((self.step, operation, fault));
@@ -326,25 +426,38 @@ impl HostState {
     /// clock moves), then the fault, then the bank itself.
     fn bank_call<T>(
         &mut self,
-        operation: Operation,
+        operation: Endpoint,
         key: &str,
         process: impl FnOnce(&mut Bank, u64) -> Result<T, bank::BankError>,
     ) -> wasmtime::Result<Result<T, wit::BankError>> {
         let sim = self.bank_sim()?;
         let mut sim = sim.lock().expect("bank lock");
         let sent_ms = self.clock().now_ms();
-        if let Some(reason) = sim.endless_retry(operation, key, sent_ms) {
-            sim.stopped = Some(reason.clone());
+        let stop = if key.is_empty() && operation.operation().is_some() {
+            Some(Stop::EmptyKey(format!(
+                "bank.{operation} was called with an empty idempotency key, which the bank refuses (the contract has no answer for it: every bank key is a non-empty string)"
+            )))
+        } else {
+            sim.endless_retry(operation, key, sent_ms)
+                .map(Stop::EndlessRetry)
+        };
+        if let Some(stop) = stop {
+            let reason = stop.reason().to_string();
+            sim.stopped = Some(stop);
             return Err(wasmtime::Error::new(HostStopped(reason)));
         }
-        let (latency, fault) = sim.next_call(operation);
+        let (latency, fault) = sim.next_call(operation, key, sent_ms);
         let now = sent_ms.saturating_add(latency);
         self.clock().set_ms(now);
         let answer = match fault {
-            Some(BankFault::Unavailable) => Answer::Value(Err(wit::BankError::Unavailable)),
+            Some(BankFault::Unavailable | BankFault::Down) => {
+                Answer::Value(Err(wit::BankError::Unavailable))
+            }
             Some(BankFault::CrashBefore) => Answer::Crash("before the bank processed"),
             Some(BankFault::ForgetKey) => {
-                sim.bank.forget_idempotency_key(operation, key);
+                if let Some(op) = operation.operation() {
+                    sim.bank.forget_idempotency_key(op, key);
+                }
                 Answer::Value(process(&mut sim.bank, now).map_err(to_wit_error))
             }
             Some(BankFault::TimeoutAfterCommit) => {
@@ -442,7 +555,7 @@ impl wit::Host for HostState {
     ) -> wasmtime::Result<Result<wit::Authorization, wit::BankError>> {
         let request =
             bank::CardRequest::new(&card.number, &card.cvv, card.expiry_month, card.expiry_year);
-        self.bank_call(Operation::Authorize, &key, |bank, now| {
+        self.bank_call(Endpoint::Authorize, &key, |bank, now| {
             bank.authorize(now, &request, amount, &key)
                 .map(authorization)
         })
@@ -454,7 +567,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::CaptureReceipt, wit::BankError>> {
-        self.bank_call(Operation::Capture, &key, |bank, now| {
+        self.bank_call(Endpoint::Capture, &key, |bank, now| {
             bank.capture(now, &authorization_id, amount, &key)
                 .map(capture)
         })
@@ -465,7 +578,7 @@ impl wit::Host for HostState {
         authorization_id: String,
         key: String,
     ) -> wasmtime::Result<Result<wit::VoidReceipt, wit::BankError>> {
-        self.bank_call(Operation::Void, &key, |bank, now| {
+        self.bank_call(Endpoint::Void, &key, |bank, now| {
             bank.void(now, &authorization_id, &key)
                 .map(|v| wit::VoidReceipt {
                     id: v.id,
@@ -481,7 +594,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::RefundReceipt, wit::BankError>> {
-        self.bank_call(Operation::Refund, &key, |bank, now| {
+        self.bank_call(Endpoint::Refund, &key, |bank, now| {
             bank.refund(now, &capture_id, amount, &key).map(refund)
         })
     }
@@ -490,46 +603,40 @@ impl wit::Host for HostState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::Authorization, wit::BankError>> {
-        let sim = self.bank_sim()?;
-        let sim = sim.lock().expect("bank lock");
-        Ok(sim
-            .bank
-            .get_authorization(&id)
-            .map(authorization)
-            .ok_or(wit::BankError::UnknownAuthorization))
+        self.bank_call(Endpoint::GetAuthorization, &id, |bank, _| {
+            bank.get_authorization(&id)
+                .map(authorization)
+                .ok_or(bank::BankError::UnknownAuthorization)
+        })
     }
 
     async fn get_capture(
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::CaptureReceipt, wit::BankError>> {
-        let sim = self.bank_sim()?;
-        let sim = sim.lock().expect("bank lock");
-        Ok(sim
-            .bank
-            .get_capture(&id)
-            .map(capture)
-            .ok_or(wit::BankError::UnknownCapture))
+        self.bank_call(Endpoint::GetCapture, &id, |bank, _| {
+            bank.get_capture(&id)
+                .map(capture)
+                .ok_or(bank::BankError::UnknownCapture)
+        })
     }
 
     async fn get_refund(
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::RefundReceipt, wit::BankError>> {
-        let sim = self.bank_sim()?;
-        let sim = sim.lock().expect("bank lock");
-        Ok(sim
-            .bank
-            .get_refund(&id)
-            .map(refund)
-            .ok_or(wit::BankError::UnknownCapture))
+        self.bank_call(Endpoint::GetRefund, &id, |bank, _| {
+            bank.get_refund(&id)
+                .map(refund)
+                .ok_or(bank::BankError::UnknownCapture)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::payments::bank::BankConfig;
+    use crate::track::payments::bank::{BankConfig, CardRequest};
 
     fn sim(rules: Vec<FaultRule>) -> BankSim {
         BankSim::new(
@@ -547,18 +654,18 @@ mod tests {
     fn the_nth_call_of_an_operation_gets_the_scripted_fault() {
         let mut s = sim(vec![FaultRule {
             trigger: Trigger::Nth {
-                operation: Operation::Capture,
+                operation: Endpoint::Capture,
                 n: 2,
             },
             fault: BankFault::TimeoutAfterCommit,
         }]);
-        assert_eq!(s.next_call(Operation::Capture).1, None);
-        assert_eq!(s.next_call(Operation::Authorize).1, None);
+        assert_eq!(s.next_call(Endpoint::Capture, "k", 0).1, None);
+        assert_eq!(s.next_call(Endpoint::Authorize, "k", 0).1, None);
         assert_eq!(
-            s.next_call(Operation::Capture).1,
+            s.next_call(Endpoint::Capture, "k", 0).1,
             Some(BankFault::TimeoutAfterCommit)
         );
-        assert_eq!(s.next_call(Operation::Capture).1, None);
+        assert_eq!(s.next_call(Endpoint::Capture, "k", 0).1, None);
         assert_eq!(s.stats.calls, 4);
         assert_eq!(s.stats.faults, 1);
     }
@@ -578,25 +685,25 @@ mod tests {
         let mut a = sim(vec![rule.clone()]);
         let mut b = sim(vec![rule]);
         a.begin_step(1);
-        a.next_call(Operation::Authorize);
-        a.next_call(Operation::Authorize);
-        a.next_call(Operation::Authorize);
+        a.next_call(Endpoint::Authorize, "k", 0);
+        a.next_call(Endpoint::Authorize, "k", 0);
+        a.next_call(Endpoint::Authorize, "k", 0);
         b.begin_step(1);
-        b.next_call(Operation::Authorize);
+        b.next_call(Endpoint::Authorize, "k", 0);
         let mut first_calls = Vec::new();
         for step in 2..40 {
             a.begin_step(step);
             b.begin_step(step);
             let (draw_a, draw_b) = (
-                a.next_call(Operation::Capture),
-                b.next_call(Operation::Capture),
+                a.next_call(Endpoint::Capture, "k", 0),
+                b.next_call(Endpoint::Capture, "k", 0),
             );
             assert_eq!(draw_a, draw_b);
             assert!((100..=2_000).contains(&draw_a.0));
             first_calls.push(draw_a.1);
             // A seeded fault that is not an outage hits only the first call
             // of the operation in the step: one retry rides it out.
-            assert_eq!(a.next_call(Operation::Capture).1, None);
+            assert_eq!(a.next_call(Endpoint::Capture, "k", 0).1, None);
         }
         assert!(first_calls.iter().any(Option::is_some));
         assert!(first_calls.iter().any(Option::is_none));
@@ -607,7 +714,7 @@ mod tests {
         let outage = |step| FaultRule {
             trigger: Trigger::Step {
                 step,
-                operation: Operation::Void,
+                operation: Endpoint::Void,
                 n: 2,
                 onward: true,
             },
@@ -616,15 +723,68 @@ mod tests {
         let mut s = sim(vec![outage(3)]);
         s.begin_step(1);
         for _ in 0..7 {
-            assert_eq!(s.next_call(Operation::Void).1, None);
+            assert_eq!(s.next_call(Endpoint::Void, "k", 0).1, None);
         }
         s.begin_step(3);
-        assert_eq!(s.next_call(Operation::Void).1, None);
-        assert_eq!(s.next_call(Operation::Capture).1, None);
+        assert_eq!(s.next_call(Endpoint::Void, "k", 0).1, None);
+        assert_eq!(s.next_call(Endpoint::Capture, "k", 0).1, None);
         for _ in 0..20 {
-            assert_eq!(s.next_call(Operation::Void).1, Some(BankFault::Unavailable));
+            assert_eq!(
+                s.next_call(Endpoint::Void, "k", 0).1,
+                Some(BankFault::Unavailable)
+            );
         }
         s.begin_step(4);
-        assert_eq!(s.next_call(Operation::Void).1, None);
+        assert_eq!(s.next_call(Endpoint::Void, "k", 0).1, None);
+    }
+
+    #[test]
+    fn the_banks_memory_answers_before_its_chaos_but_not_while_it_is_down() {
+        let fault = |fault| FaultRule {
+            trigger: Trigger::Step {
+                step: 1,
+                operation: Endpoint::Authorize,
+                n: 1,
+                onward: true,
+            },
+            fault,
+        };
+        for (rule, remembered_fault) in [
+            (BankFault::Unavailable, None),
+            (BankFault::Down, Some(BankFault::Down)),
+        ] {
+            let mut s = sim(vec![fault(rule)]);
+            let card = CardRequest::new("4111111111111111", "123", 12, 2030);
+            s.bank.authorize(0, &card, 500, "seen").expect("approved");
+            s.begin_step(1);
+            assert_eq!(s.next_call(Endpoint::Authorize, "new", 0).1, Some(rule));
+            assert_eq!(
+                s.next_call(Endpoint::Authorize, "seen", 0).1,
+                remembered_fault
+            );
+        }
+    }
+
+    #[test]
+    fn read_backs_meet_latency_and_seeded_faults_like_every_call() {
+        let mut s = sim(vec![FaultRule {
+            trigger: Trigger::Seeded {
+                operations: vec![],
+                ppm: 1_000_000,
+                onward: true,
+            },
+            fault: BankFault::Unavailable,
+        }]);
+        s.begin_step(1);
+        for read in [
+            Endpoint::GetAuthorization,
+            Endpoint::GetCapture,
+            Endpoint::GetRefund,
+        ] {
+            let (latency, fault) = s.next_call(read, "auth_1", 0);
+            assert!((100..=2_000).contains(&latency));
+            assert_eq!(fault, Some(BankFault::Unavailable));
+        }
+        assert_eq!(s.stats.faults, 3);
     }
 }

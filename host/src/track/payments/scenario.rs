@@ -7,8 +7,8 @@ use rand::RngExt;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::bank::{BankConfig, CardAccount, HOUR_MS, Operation};
-use super::dependency::{BankFault, FaultRule, Latency, Trigger};
+use super::bank::{BankConfig, CardAccount, HOUR_MS};
+use super::dependency::{BankFault, Endpoint, FaultRule, Latency, Trigger};
 use super::model::{CardDetails, Op};
 use crate::error::Result;
 use crate::scenario::{Common, DEFAULT_START_MS, HasCommon, Range, Source};
@@ -74,17 +74,31 @@ enum OperationSpec {
     Capture,
     Void,
     Refund,
+    GetAuthorization,
+    GetCapture,
+    GetRefund,
 }
 
-impl From<OperationSpec> for Operation {
+impl From<OperationSpec> for Endpoint {
     fn from(op: OperationSpec) -> Self {
         match op {
-            OperationSpec::Authorize => Operation::Authorize,
-            OperationSpec::Capture => Operation::Capture,
-            OperationSpec::Void => Operation::Void,
-            OperationSpec::Refund => Operation::Refund,
+            OperationSpec::Authorize => Endpoint::Authorize,
+            OperationSpec::Capture => Endpoint::Capture,
+            OperationSpec::Void => Endpoint::Void,
+            OperationSpec::Refund => Endpoint::Refund,
+            OperationSpec::GetAuthorization => Endpoint::GetAuthorization,
+            OperationSpec::GetCapture => Endpoint::GetCapture,
+            OperationSpec::GetRefund => Endpoint::GetRefund,
         }
     }
+}
+
+/// Why a bank fault cannot hit `endpoint`, if it cannot: a read-back has no
+/// idempotency key to forget.
+fn misplaced(fault: BankFault, endpoint: Endpoint) -> Option<String> {
+    (fault == BankFault::ForgetKey && endpoint.operation().is_none()).then(|| {
+        format!("forget-key hits an operation that takes an idempotency key, not {endpoint}")
+    })
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -92,7 +106,8 @@ impl From<OperationSpec> for Operation {
 enum FaultKind {
     Unavailable,
     /// `unavailable` on every call from the one named on: the bank is down
-    /// for the rest of the request (a step's fault, or seeded).
+    /// for the rest of the request (a step's fault, or seeded), and even a
+    /// call it remembers is not answered.
     Outage,
     TimeoutAfterCommit,
     ForgetKey,
@@ -106,7 +121,8 @@ impl FaultKind {
     /// The fault at the bank boundary, or at a store write.
     fn target(self) -> Result<BankFault, StoreFault> {
         match self {
-            FaultKind::Unavailable | FaultKind::Outage => Ok(BankFault::Unavailable),
+            FaultKind::Unavailable => Ok(BankFault::Unavailable),
+            FaultKind::Outage => Ok(BankFault::Down),
             FaultKind::TimeoutAfterCommit => Ok(BankFault::TimeoutAfterCommit),
             FaultKind::ForgetKey => Ok(BankFault::ForgetKey),
             FaultKind::CrashBefore => Ok(BankFault::CrashBefore),
@@ -309,7 +325,7 @@ impl Scenario {
                     n,
                 },
                 (None, None, Some(p), ops) if (0.0..=1.0).contains(&p) => Trigger::Seeded {
-                    operations: ops.iter().flatten().map(|o| Operation::from(*o)).collect(),
+                    operations: ops.iter().flatten().map(|o| Endpoint::from(*o)).collect(),
                     ppm: crate::scenario::ppm(p),
                     onward,
                 },
@@ -319,10 +335,16 @@ impl Scenario {
                     ));
                 }
             };
-            faults.push(FaultRule {
-                trigger,
-                fault: f.fault.target().expect("a bank fault"),
-            });
+            let fault = f.fault.target().expect("a bank fault");
+            let hit = match &trigger {
+                Trigger::Nth { operation, .. } => vec![*operation],
+                Trigger::Seeded { operations, .. } => operations.clone(),
+                Trigger::Step { .. } => unreachable!("a step's fault is compiled with its step"),
+            };
+            if let Some(why) = hit.into_iter().find_map(|e| misplaced(fault, e)) {
+                return Err(err(why));
+            }
+            faults.push(FaultRule { trigger, fault });
         }
 
         let mut actions = Vec::new();
@@ -408,10 +430,10 @@ impl Scenario {
             }
             if let Some(op) = ops.pop() {
                 let own = match &op {
-                    Op::Authorize { .. } => Some(Operation::Authorize),
-                    Op::Capture { .. } => Some(Operation::Capture),
-                    Op::Void { .. } => Some(Operation::Void),
-                    Op::Refund { .. } => Some(Operation::Refund),
+                    Op::Authorize { .. } => Some(Endpoint::Authorize),
+                    Op::Capture { .. } => Some(Endpoint::Capture),
+                    Op::Void { .. } => Some(Endpoint::Void),
+                    Op::Refund { .. } => Some(Endpoint::Refund),
                     _ => None,
                 };
                 for f in &s.faults {
@@ -420,11 +442,14 @@ impl Scenario {
                             "a step's faults are bank faults; crashes at store writes go in [[faults]]".into(),
                         ));
                     };
-                    let Some(operation) = f.operation.map(Operation::from).or(own) else {
+                    let Some(operation) = f.operation.map(Endpoint::from).or(own) else {
                         return Err(err(
                             "a fault on a read names the bank `operation` it hits".into()
                         ));
                     };
+                    if let Some(why) = misplaced(fault, operation) {
+                        return Err(err(why));
+                    }
                     let n = f.nth.unwrap_or(1);
                     if n == 0 {
                         return Err(err("a step fault's `nth` counts from 1".into()));
