@@ -501,6 +501,9 @@ pub struct DiffRow {
     pub plugin: String,
     pub other: String,
     pub differs: bool,
+    /// Where two answers differ, the compared fields that do (see
+    /// [`Contrast::fields`]).
+    pub fields: Vec<String>,
 }
 
 /// Everything both runs of one scenario produced, for [`compare`].
@@ -555,12 +558,12 @@ pub fn compare<'a, Op: Display, Out: Compared>(
                 .map(|(i, (call, op))| {
                     let (p, o) = (plugin.get(i).copied(), other.get(i).copied());
                     let differs = p != o;
-                    let (plugin, other) = match (p, o) {
+                    let (plugin, other, fields) = match (p, o) {
                         (Some(Outcome::Returned(p)), Some(Outcome::Returned(o))) if differs => {
                             let c = contrast(o, p);
-                            (c.actual, c.expected)
+                            (c.actual, c.expected, c.fields)
                         }
-                        _ => (show(p), show(o)),
+                        _ => (show(p), show(o), Vec::new()),
                     };
                     DiffRow {
                         call,
@@ -568,6 +571,7 @@ pub fn compare<'a, Op: Display, Out: Compared>(
                         differs,
                         plugin,
                         other,
+                        fields,
                     }
                 })
                 .collect()

@@ -756,7 +756,12 @@ fn rows_table(rows: &[DiffRow], other: &str) -> Markup {
                         @let (theirs, ours) = word_diff(&row.other, &row.plugin);
                         tr.differs {
                             td.call.num { "≠ " (row.call) }
-                            td.op { (row.operation) }
+                            td.op {
+                                (row.operation)
+                                @if let Some(fields) = crate::diff::differs_in(&row.fields) {
+                                    div.row-fields { (fields) }
+                                }
+                            }
                             td.plugin-cell { (ours) }
                             td.other-cell { (theirs) }
                         }
@@ -1579,6 +1584,7 @@ mod tests {
                         plugin: HOSTILE.to_string(),
                         other: HOSTILE.to_string(),
                         differs: false,
+                        fields: Vec::new(),
                     },
                     DiffRow {
                         call: 2,
@@ -1586,6 +1592,7 @@ mod tests {
                         plugin: format!("{HOSTILE} 1"),
                         other: format!("{HOSTILE} 2"),
                         differs: true,
+                        fields: vec![HOSTILE.to_string()],
                     },
                 ],
                 broken_checks: vec![CheckResult::fail("never-over-limit", None, HOSTILE)],

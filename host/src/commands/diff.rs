@@ -173,6 +173,9 @@ fn print_compared(c: &ComparedScenario, other: &str) {
             anstream::println!("    {} #{call:<5} {}", "≠".red(), row.operation);
             anstream::println!("        {:<10} {}", "plugin", row.plugin.red());
             anstream::println!("        {other:<10} {}", row.other.green());
+            if let Some(fields) = crate::diff::differs_in(&row.fields) {
+                anstream::println!("        {}", fields.yellow());
+            }
         } else {
             anstream::println!(
                 "      #{call:<5} {} -> {}",

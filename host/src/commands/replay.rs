@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use owo_colors::OwoColorize;
 
+use crate::diff::{self, Compared, LINE_LIMIT};
 use crate::error::{Error, ExitCode, Result};
 use crate::plugin::{self, Plugin};
 use crate::runner::pair;
@@ -104,21 +105,21 @@ impl ReplayCommand {
     }
 }
 
-/// Prints the plan's steps with both runs' answers. With `focus`, only the
-/// calls within [`CONTEXT`] of that call are shown.
-fn print_trace<Op: std::fmt::Display, Out: std::fmt::Display + Clone + PartialEq>(
+/// Prints the plan's steps with both runs' answers, each cut to a line
+/// (two that differ as a divergence shows them, with the fields that
+/// differ). With `focus`, only the calls within [`CONTEXT`] of that call
+/// are shown.
+fn print_trace<Op: std::fmt::Display, Out: Compared + Clone>(
     plan: &crate::sim::Plan<Op>,
     plugin: &History<Out>,
     reference: &History<Out>,
     focus: Option<usize>,
 ) {
-    let outcomes = |h: &History<Out>| -> Vec<(u64, u64, String, Option<Outcome<Out>>)> {
+    let outcomes = |h: &History<Out>| -> Vec<(u64, Outcome<Out>)> {
         h.entries
             .iter()
             .filter_map(|e| match &e.event {
-                Event::Call { fuel, outcome, .. } => {
-                    Some((e.time_ms, *fuel, String::new(), Some(outcome.clone())))
-                }
+                Event::Call { fuel, outcome, .. } => Some((*fuel, outcome.clone())),
                 Event::Fault { .. } => None,
             })
             .collect()
@@ -155,45 +156,59 @@ fn print_trace<Op: std::fmt::Display, Out: std::fmt::Display + Clone + PartialEq
                 let mine = ours.get(call);
                 let reference = theirs.get(call);
                 if show(call) {
-                    let same = mine.map(|m| &m.3) == reference.map(|r| &r.3);
-                    let render = |o: Option<&(u64, u64, String, Option<Outcome<Out>>)>| match o {
-                        Some((_, _, _, Some(Outcome::Returned(out)))) => out.to_string(),
-                        Some((_, _, _, Some(Outcome::Aborted(abort)))) => {
-                            format!("ABORTED: {abort}")
+                    let render = |o: Option<&(u64, Outcome<Out>)>| match o {
+                        Some((_, Outcome::Returned(out))) => {
+                            diff::clip(&out.to_string(), LINE_LIMIT)
                         }
-                        _ => "(not run)".to_string(),
+                        Some((_, Outcome::Aborted(abort))) => format!("ABORTED: {abort}"),
+                        None => "(not run)".to_string(),
                     };
-                    let fuel = mine.map(|m| m.1).unwrap_or(0);
-                    if same {
-                        anstream::println!(
+                    let fuel = mine.map(|m| m.0).unwrap_or(0);
+                    let fuel = format!("[{fuel} fuel]");
+                    match (mine, reference) {
+                        (m, r) if m.map(|m| &m.1) == r.map(|r| &r.1) => anstream::println!(
                             "{:>6} #{:<6} {:>+10} ms  {} -> {}  {}",
                             step,
                             call,
                             reading,
                             op,
                             render(mine),
-                            format!("[{fuel} fuel]").dimmed()
-                        );
-                    } else {
-                        anstream::println!(
-                            "{:>6} #{:<6} {:>+10} ms  {} -> {}  {}",
-                            step,
-                            call,
-                            reading,
-                            op,
-                            render(mine).red(),
-                            format!("[{fuel} fuel]").dimmed()
-                        );
-                        anstream::println!(
-                            "{:>30}  {} {}",
-                            "",
-                            "reference:".green(),
-                            render(reference).green()
-                        );
+                            fuel.dimmed()
+                        ),
+                        (m, r) => {
+                            let (ours, theirs, fields) = match (m, r) {
+                                (
+                                    Some((_, Outcome::Returned(m))),
+                                    Some((_, Outcome::Returned(r))),
+                                ) => {
+                                    let c = diff::contrast(r, m);
+                                    (c.actual, c.expected, c.fields)
+                                }
+                                _ => (render(m), render(r), Vec::new()),
+                            };
+                            anstream::println!(
+                                "{:>6} #{:<6} {:>+10} ms  {} -> {}  {}",
+                                step,
+                                call,
+                                reading,
+                                op,
+                                ours.red(),
+                                fuel.dimmed()
+                            );
+                            anstream::println!(
+                                "{:>30}  {} {}",
+                                "",
+                                "reference:".green(),
+                                theirs.green()
+                            );
+                            if let Some(fields) = diff::differs_in(&fields) {
+                                anstream::println!("{:>30}  {}", "", fields.yellow());
+                            }
+                        }
                     }
                 }
                 call += 1;
-                if !matches!(mine, Some((_, _, _, Some(Outcome::Returned(_))))) {
+                if !matches!(mine, Some((_, Outcome::Returned(_)))) {
                     let left = plan.call_count() - call;
                     if left > 0 {
                         anstream::println!(

@@ -111,6 +111,7 @@ fn replay_shows_both_answers_at_the_divergence() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("reference: allowed"), "{text}");
+    assert!(text.contains("differs in: reset-ms"), "{text}");
     assert!(text.contains("✗ never-over-limit"), "{text}");
 }
 
@@ -206,6 +207,7 @@ fn diff_shows_both_answers_at_the_first_divergence_and_exits_1() {
     assert!(text.contains("differ fixed-window-edge-burst"), "{text}");
     assert!(text.contains("plugin     allowed"), "{text}");
     assert!(text.contains("reference  allowed"), "{text}");
+    assert!(text.contains("differs in: reset-ms"), "{text}");
     assert!(text.contains("never-over-limit"), "{text}");
     assert!(text.contains("1 scenario: 0 agree, 1 differ"), "{text}");
 }

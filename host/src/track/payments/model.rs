@@ -288,7 +288,7 @@ impl std::fmt::Display for Output {
         if self.bank_calls > 0 || self.crashes > 0 {
             write!(
                 f,
-                " [bank: {} call(s), {} ms",
+                " [not compared: {} bank call(s), {} ms",
                 self.bank_calls, self.waited_ms
             )?;
             if self.crashes > 0 {
@@ -302,3 +302,29 @@ impl std::fmt::Display for Output {
 
 /// Payment labels to the ids one gateway gave them.
 pub type Labels = BTreeMap<String, String>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_marks_the_bank_figures_not_compared() {
+        let output = |bank_calls, waited_ms| Output {
+            answer: Answer::Error("bank-unavailable".into()),
+            ids: Vec::new(),
+            message: None,
+            crashes: 1,
+            bank_calls,
+            waited_ms,
+            ledger: (0, 0),
+            injected: (0, 0),
+            bank_log: (0, 0),
+        };
+        assert_eq!(
+            output(5, 1_500).to_string(),
+            "error bank-unavailable [not compared: 5 bank call(s), 1500 ms; 1 injected crash(es) recovered]"
+        );
+        // The figures alone never make a difference.
+        assert_eq!(output(5, 1_500), output(3, 0));
+    }
+}

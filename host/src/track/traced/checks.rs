@@ -434,7 +434,8 @@ impl Model {
                     self.summary(missing).map_or(0, |s| s.start_ns)
                 ),
                 None => format!(
-                    "the traces are out of order: expected {expected:?} (newest root first, ties by id), got {got:?}"
+                    "the traces are out of order (newest root first, ties by id): they {}",
+                    crate::diff::list_mismatch(&expected, &got).unwrap_or_default()
                 ),
             };
             self.violation(EVERY_TRACE_LISTED, call, op, why);

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::model::{Op, Output, Span, WINDOW_NS};
+use crate::diff::list_mismatch;
 use crate::error::Result;
 use crate::scenario::{Common, DEFAULT_START_MS, HasCommon, Source};
 use crate::sim::{Action, Plan, SeedTree};
@@ -249,20 +250,20 @@ impl Expect {
         if let Output::Page(Ok((traces, total))) = output {
             if let Some(want) = &self.traces {
                 let got: Vec<String> = traces.iter().map(|t| labels.trace(&t.trace_id)).collect();
-                if &got != want {
-                    return Some(format!("expected traces {want:?}, got {got:?}: {output}"));
+                if let Some(m) = list_mismatch(want, &got) {
+                    return Some(format!("the traces {m}"));
                 }
             }
             if let Some(counts) = &self.counts {
                 let got: Vec<u32> = traces.iter().map(|t| t.span_count).collect();
-                if &got != counts {
-                    return Some(format!("expected span counts {counts:?}, got {got:?}"));
+                if let Some(m) = list_mismatch(counts, &got) {
+                    return Some(format!("the span counts {m}"));
                 }
             }
             if let Some(errors) = &self.errors {
                 let got: Vec<bool> = traces.iter().map(|t| t.error).collect();
-                if &got != errors {
-                    return Some(format!("expected error flags {errors:?}, got {got:?}"));
+                if let Some(m) = list_mismatch(errors, &got) {
+                    return Some(format!("the error flags {m}"));
                 }
             }
             if let Some(want) = self.total
@@ -281,8 +282,8 @@ impl Expect {
                 .iter()
                 .map(|s| labels.span(&s.trace_id, &s.span_id))
                 .collect();
-            if &got != want {
-                return Some(format!("expected spans {want:?}, got {got:?}: {output}"));
+            if let Some(m) = list_mismatch(want, &got) {
+                return Some(format!("the spans {m}"));
             }
         }
         None
