@@ -52,6 +52,16 @@ pub trait Bug: core::Rules {
     /// Sees every batch `ingest` is given, before the collector does. The
     /// reference keeps nothing of it beyond what the collector stores.
     fn ingested(_spans: &[core::Span]) {}
+
+    /// A check of the plugin's own, run on a batch before the collector's:
+    /// the refusal it makes, if any. The reference has none.
+    fn refused(_spans: &[core::Span]) -> Option<core::TracedError> {
+        None
+    }
+
+    /// Rearranges a page before it is returned. The reference leaves it in
+    /// the collector's order.
+    fn listed(_page: &mut core::TracePage) {}
 }
 
 // ---------------------------------------------------------------------------
@@ -168,6 +178,9 @@ impl Guest for Component {
     fn ingest(spans: Vec<Span>) -> Result<(), TracedError> {
         let spans: Vec<core::Span> = spans.into_iter().map(core_span).collect();
         <crate::Buggy as Bug>::ingested(&spans);
+        if let Some(refusal) = <crate::Buggy as Bug>::refused(&spans) {
+            return Err(wit_error(refusal));
+        }
         with_collector(|c, now| c.ingest(now, spans)).map_err(wit_error)
     }
 
@@ -177,7 +190,10 @@ impl Guest for Component {
         limit: Option<u32>,
     ) -> Result<TracePage, TracedError> {
         with_collector(|c, now| c.list_traces(now, after_ns, before_ns, limit))
-            .map(wit_page)
+            .map(|mut page| {
+                <crate::Buggy as Bug>::listed(&mut page);
+                wit_page(page)
+            })
             .map_err(wit_error)
     }
 

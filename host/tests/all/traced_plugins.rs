@@ -64,6 +64,31 @@ fn limiting_before_counting_is_caught_by_exact_summaries() {
 }
 
 #[test]
+fn counting_bytes_not_characters_is_caught_by_validation_exact() {
+    let message = caught(
+        "traced/bytes-not-chars",
+        "validation-batches",
+        "validation-exact",
+    );
+    assert!(
+        message.contains("refused with invalid-span(0, service-too-long), but the batch is accepted"),
+        "{message}"
+    );
+}
+
+#[test]
+fn ties_listed_by_id_descending_are_caught_by_every_trace_listed() {
+    let message = caught("traced/ties-reversed", "id-case", "every-trace-listed");
+    assert!(
+        message.contains("out of order (newest root first, ties by id)"),
+        "{message}"
+    );
+    // The message names where the lists part, not the whole of both.
+    assert!(message.contains("differ first at index 0 of 2"), "{message}");
+    caught("traced/ties-reversed", "listing-order", "every-trace-listed");
+}
+
+#[test]
 fn case_sensitive_span_ids_are_caught_by_exact_summaries() {
     let message = caught(
         "traced/case-sensitive-span-ids",
