@@ -50,6 +50,35 @@ fn ignoring_backoff_is_caught_by_backoff_respected() {
 }
 
 #[test]
+fn taking_any_token_is_caught_by_stale_lease_refused() {
+    let message = caught(
+        "job-queue/any-token",
+        "stale-lease-tokens",
+        "stale-lease-refused",
+    );
+    assert!(
+        message.contains("was accepted, but that lease was replaced by t2"),
+        "{message}"
+    );
+    caught(
+        "job-queue/any-token",
+        "generated-workload",
+        "stale-lease-refused",
+    );
+}
+
+#[test]
+fn freeing_a_dedup_key_on_success_is_caught_by_dedup_holds() {
+    let message = caught("job-queue/dedup-until-done", "dedup-keys", "dedup-holds");
+    assert!(
+        message.contains(
+            "dedup key \"order-7\" was first used by job a, yet the enqueue returned job a4"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
 fn never_dead_lettering_is_caught_by_attempts_bounded() {
     caught(
         "job-queue/never-dead-letters",

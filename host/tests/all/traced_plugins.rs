@@ -71,7 +71,8 @@ fn counting_bytes_not_characters_is_caught_by_validation_exact() {
         "validation-exact",
     );
     assert!(
-        message.contains("refused with invalid-span(0, service-too-long), but the batch is accepted"),
+        message
+            .contains("refused with invalid-span(0, service-too-long), but the batch is accepted"),
         "{message}"
     );
 }
@@ -84,8 +85,15 @@ fn ties_listed_by_id_descending_are_caught_by_every_trace_listed() {
         "{message}"
     );
     // The message names where the lists part, not the whole of both.
-    assert!(message.contains("differ first at index 0 of 2"), "{message}");
-    caught("traced/ties-reversed", "listing-order", "every-trace-listed");
+    assert!(
+        message.contains("differ first at index 0 of 2"),
+        "{message}"
+    );
+    caught(
+        "traced/ties-reversed",
+        "listing-order",
+        "every-trace-listed",
+    );
 }
 
 #[test]

@@ -323,14 +323,14 @@ impl Index {
     /// The job an id names, if `token` is its current lease (one that has
     /// not run out: [`Index::advance`] settled those); and the lease's
     /// worker and `expires-ms`.
-    fn leased(&self, id: &str, token: &str) -> Result<(u64, String, u64), QueueError> {
+    fn leased<R: Rules>(&self, id: &str, token: &str) -> Result<(u64, String, u64), QueueError> {
         let seq = self.find(id)?;
         match &self.jobs[&seq].state {
             StoredState::Leased {
                 worker,
                 token: current,
                 expires_ms,
-            } if current == token => Ok((seq, worker.clone(), *expires_ms)),
+            } if current == token || !R::checks_token() => Ok((seq, worker.clone(), *expires_ms)),
             _ => Err(QueueError::StaleLease),
         }
     }
@@ -342,7 +342,10 @@ impl Index {
         if spec.max_attempts == 0 {
             return Err(QueueError::Invalid(InvalidField::MaxAttempts));
         }
-        if let Some(&seq) = spec.dedup_key.as_ref().and_then(|k| self.dedup.get(k)) {
+        if let Some(&seq) = spec.dedup_key.as_ref().and_then(|k| self.dedup.get(k))
+            && (R::dedup_outlives_success()
+                || !matches!(self.jobs[&seq].state, StoredState::Succeeded))
+        {
             return Ok(job_id(seq));
         }
         let seq = self.counters.last_job + 1;
@@ -415,7 +418,7 @@ impl Index {
         if lease_ms == 0 {
             return Err(QueueError::Invalid(InvalidField::LeaseMs));
         }
-        let (seq, worker, _) = self.leased(id, token)?;
+        let (seq, worker, _) = self.leased::<R>(id, token)?;
         let expires_ms = now.saturating_add(lease_ms);
         self.set_state::<R>(
             seq,
@@ -429,7 +432,7 @@ impl Index {
     }
 
     fn complete<R: Rules>(&mut self, id: &str, token: &str) -> Result<(), QueueError> {
-        let (seq, _, expires_ms) = self.leased(id, token)?;
+        let (seq, _, expires_ms) = self.leased::<R>(id, token)?;
         self.set_state::<R>(seq, StoredState::Succeeded);
         if !R::complete_cancels_expiry() {
             self.expiries.insert((expires_ms, seq));
@@ -444,7 +447,7 @@ impl Index {
         retryable: bool,
         now: u64,
     ) -> Result<(), QueueError> {
-        let (seq, _, _) = self.leased(id, token)?;
+        let (seq, _, _) = self.leased::<R>(id, token)?;
         self.failed_run::<R>(seq, now, retryable);
         Ok(())
     }

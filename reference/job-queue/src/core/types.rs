@@ -125,8 +125,8 @@ impl std::error::Error for QueueError {}
 /// Why a trait: the example plugins (`plugins/job-queue/*`) compile this
 /// core in from source and each changes exactly one rule, so that the
 /// gauntlet check that catches the change has nothing else to report.
-/// Everything that is not a rule (the store layout, crash safety, tokens,
-/// errors) is not negotiable and not here.
+/// Everything that is not a rule (the store layout, crash safety, how
+/// tokens are made, errors) is not negotiable and not here.
 pub trait Rules {
     /// The earliest instant the job may run again after its `attempts`-th
     /// run failed at `failed_at`: `failed_at + min(base * 2^(attempts-1),
@@ -151,6 +151,20 @@ pub trait Rules {
     /// not, the expiry still fires at the lease's `expires-ms` and counts as
     /// a failed run of the succeeded job.
     fn complete_cancels_expiry() -> bool {
+        true
+    }
+
+    /// Whether a report or heartbeat must carry the job's current lease
+    /// token. When not, any token is taken while the job is leased: a worker
+    /// whose lease ran out and was handed to another can still report.
+    fn checks_token() -> bool {
+        true
+    }
+
+    /// Whether a dedup key keeps naming its job after the job succeeded.
+    /// When not, a key is free again once its job succeeded ("unique while
+    /// active").
+    fn dedup_outlives_success() -> bool {
         true
     }
 }
