@@ -16,6 +16,7 @@ pub mod runner;
 pub mod sandbox;
 pub mod scaffold;
 pub mod scenario;
+pub mod sched;
 pub mod sim;
 pub mod store;
 pub mod toolchain;
