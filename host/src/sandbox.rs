@@ -331,6 +331,9 @@ pub struct HostState {
     /// Virtual time the plugin spent asleep (`sleep-ms`, or WASI's clocks).
     slept_ms: Arc<AtomicU64>,
     log: Arc<Mutex<OutputLog>>,
+    /// Whether the durable store's imports are scheduling points
+    /// ([`crate::sched::park`]): on in a concurrent run, off otherwise.
+    parks: bool,
 }
 
 impl WasiView for HostState {
@@ -371,6 +374,14 @@ impl harness::log::Host for HostState {
     }
 }
 
+/// A scheduling point if `parks` (the instance runs concurrently): the call
+/// waits here until the scheduler picks it.
+async fn park_if(parks: bool) {
+    if parks {
+        crate::sched::park().await;
+    }
+}
+
 impl From<StoreError> for harness::store::StoreError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -382,6 +393,12 @@ impl From<StoreError> for harness::store::StoreError {
 }
 
 impl HostState {
+    /// Makes the durable store's imports scheduling points, for a
+    /// concurrent run (see [`crate::sched`]).
+    pub fn park_at_imports(&mut self, on: bool) {
+        self.parks = on;
+    }
+
     /// Gives this instance the track's dependencies (shared, so that an
     /// instance replacing a crashed one sees the same bank).
     pub fn set_dependencies(&mut self, dependencies: Dependencies) {
@@ -421,6 +438,7 @@ impl HostState {
 
 impl harness::store::Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        park_if(self.parks).await;
         Ok(self.durable().get(&key).map(<[u8]>::to_vec))
     }
 
@@ -429,10 +447,12 @@ impl harness::store::Host for HostState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), harness::store::StoreError>> {
+        park_if(self.parks).await;
         self.write(|store| store.put(&key, value).map_err(Into::into))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        park_if(self.parks).await;
         self.write(|store| store.delete(&key))
     }
 
@@ -441,6 +461,7 @@ impl harness::store::Host for HostState {
         conditions: Vec<harness::store::Condition>,
         writes: Vec<harness::store::Write>,
     ) -> wasmtime::Result<Result<bool, harness::store::StoreError>> {
+        park_if(self.parks).await;
         let conditions: Vec<_> = conditions
             .into_iter()
             .map(|c| (c.key, c.expected))
@@ -455,6 +476,7 @@ impl harness::store::Host for HostState {
         start_after: Option<String>,
         limit: u32,
     ) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
+        park_if(self.parks).await;
         Ok(self
             .durable()
             .scan(&prefix, start_after.as_deref(), limit as usize))
@@ -664,6 +686,7 @@ impl Sandbox {
             clock: clock.clone(),
             slept_ms: Arc::default(),
             log,
+            parks: false,
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);

@@ -18,7 +18,10 @@
 //!   `n` calls is found with probability at least `1 / (n * k^(d-1))` per
 //!   run, `k` the steps.
 //!
-//! Not wired into the tracks yet: replicas, the concurrent client, and the
+//! The durable store's imports are scheduling points in an instance set to
+//! park (`HostState::park_at_imports`); `tests/all/concurrency.rs` runs two
+//! real components interleaved this way. Not wired into the tracks yet:
+//! replicas, the concurrent client, parking at the other imports, and the
 //! histories with overlap are the next parts of issue 16.
 
 use std::cell::Cell;
@@ -308,17 +311,27 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_interleaving_and_seeds_differ() {
-        let pct = StrategySpec::Pct { depth: 3, steps: 12 };
+        let pct = StrategySpec::Pct {
+            depth: 3,
+            steps: 12,
+        };
         for spec in [&UNIFORM, &pct] {
             assert_eq!(interleaving(spec, 7), interleaving(spec, 7));
             let distinct: BTreeSet<_> = (0..20).map(|seed| interleaving(spec, seed)).collect();
-            assert!(distinct.len() > 5, "{spec:?}: {} interleavings", distinct.len());
+            assert!(
+                distinct.len() > 5,
+                "{spec:?}: {} interleavings",
+                distinct.len()
+            );
         }
     }
 
     #[test]
     fn pct_of_depth_one_runs_each_call_to_its_end_before_the_next() {
-        let spec = StrategySpec::Pct { depth: 1, steps: 12 };
+        let spec = StrategySpec::Pct {
+            depth: 1,
+            steps: 12,
+        };
         for seed in 0..20 {
             let log = interleaving(&spec, seed);
             let tasks: Vec<usize> = log.iter().map(|&(t, _)| t).collect();
@@ -368,8 +381,15 @@ mod tests {
 
     #[test]
     fn a_strategy_is_named_in_a_scenario() {
-        let spec: StrategySpec = toml::from_str("strategy = \"pct\"\ndepth = 3\nsteps = 500\n").unwrap();
-        assert_eq!(spec, StrategySpec::Pct { depth: 3, steps: 500 });
+        let spec: StrategySpec =
+            toml::from_str("strategy = \"pct\"\ndepth = 3\nsteps = 500\n").unwrap();
+        assert_eq!(
+            spec,
+            StrategySpec::Pct {
+                depth: 3,
+                steps: 500
+            }
+        );
         assert!(toml::from_str::<StrategySpec>("strategy = \"pct\"\ndepth = 3\n").is_err());
     }
 }

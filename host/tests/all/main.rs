@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod componentize;
+mod concurrency;
 mod determinism;
 mod html;
 mod job_queue_plugins;
