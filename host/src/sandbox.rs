@@ -331,8 +331,9 @@ pub struct HostState {
     /// Virtual time the plugin spent asleep (`sleep-ms`, or WASI's clocks).
     slept_ms: Arc<AtomicU64>,
     log: Arc<Mutex<OutputLog>>,
-    /// Whether the durable store's imports are scheduling points
-    /// ([`crate::sched::park`]): on in a concurrent run, off otherwise.
+    /// Whether gauntlet's imports (harness, bank, model, output file) are
+    /// scheduling points ([`crate::sched::park`]): on in a concurrent run,
+    /// off otherwise. WASI's imports never park.
     parks: bool,
 }
 
@@ -347,10 +348,12 @@ impl WasiView for HostState {
 
 impl harness::clock::Host for HostState {
     async fn now_ms(&mut self) -> wasmtime::Result<u64> {
+        self.scheduling_point().await;
         Ok(self.clock.now_ms())
     }
 
     async fn sleep_ms(&mut self, ms: u64) -> wasmtime::Result<()> {
+        self.scheduling_point().await;
         self.clock.set_ms(self.clock.now_ms().saturating_add(ms));
         self.slept_ms.fetch_add(ms, Ordering::Relaxed);
         Ok(())
@@ -359,6 +362,7 @@ impl harness::clock::Host for HostState {
 
 impl harness::log::Host for HostState {
     async fn log(&mut self, level: harness::log::Level, message: String) -> wasmtime::Result<()> {
+        self.scheduling_point().await;
         let level = match level {
             harness::log::Level::Debug => "debug",
             harness::log::Level::Info => "info",
@@ -382,6 +386,15 @@ async fn park_if(parks: bool) {
     }
 }
 
+impl HostState {
+    /// The scheduling point every gauntlet import begins with: a call of a
+    /// concurrent run waits there until the scheduler picks it (nothing,
+    /// otherwise). It borrows nothing of the state across the wait.
+    pub(crate) fn scheduling_point(&self) -> impl Future<Output = ()> + Send + 'static {
+        park_if(self.parks)
+    }
+}
+
 impl From<StoreError> for harness::store::StoreError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -393,8 +406,8 @@ impl From<StoreError> for harness::store::StoreError {
 }
 
 impl HostState {
-    /// Makes the durable store's imports scheduling points, for a
-    /// concurrent run (see [`crate::sched`]).
+    /// Makes gauntlet's imports scheduling points, for a concurrent run
+    /// (see [`crate::sched`]).
     pub fn park_at_imports(&mut self, on: bool) {
         self.parks = on;
     }
@@ -438,7 +451,7 @@ impl HostState {
 
 impl harness::store::Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        park_if(self.parks).await;
+        self.scheduling_point().await;
         Ok(self.durable().get(&key).map(<[u8]>::to_vec))
     }
 
@@ -447,12 +460,12 @@ impl harness::store::Host for HostState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), harness::store::StoreError>> {
-        park_if(self.parks).await;
+        self.scheduling_point().await;
         self.write(|store| store.put(&key, value).map_err(Into::into))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        park_if(self.parks).await;
+        self.scheduling_point().await;
         self.write(|store| store.delete(&key))
     }
 
@@ -461,7 +474,7 @@ impl harness::store::Host for HostState {
         conditions: Vec<harness::store::Condition>,
         writes: Vec<harness::store::Write>,
     ) -> wasmtime::Result<Result<bool, harness::store::StoreError>> {
-        park_if(self.parks).await;
+        self.scheduling_point().await;
         let conditions: Vec<_> = conditions
             .into_iter()
             .map(|c| (c.key, c.expected))
@@ -476,7 +489,7 @@ impl harness::store::Host for HostState {
         start_after: Option<String>,
         limit: u32,
     ) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
-        park_if(self.parks).await;
+        self.scheduling_point().await;
         Ok(self
             .durable()
             .scan(&prefix, start_after.as_deref(), limit as usize))

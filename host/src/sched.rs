@@ -18,11 +18,13 @@
 //!   `n` calls is found with probability at least `1 / (n * k^(d-1))` per
 //!   run, `k` the steps.
 //!
-//! The durable store's imports are scheduling points in an instance set to
-//! park (`HostState::park_at_imports`); `tests/all/concurrency.rs` runs two
-//! real components interleaved this way. Not wired into the tracks yet:
-//! replicas, the concurrent client, parking at the other imports, and the
-//! histories with overlap are the next parts of issue 16.
+//! Every gauntlet import (harness clock, log and store; the bank; the model
+//! and the output file) begins with a scheduling point, live in an instance
+//! set to park (`HostState::park_at_imports`); `tests/all/concurrency.rs`
+//! runs two real components interleaved this way. Not wired into the tracks
+//! yet: replicas, the concurrent client, what `sleep-ms` means when calls
+//! overlap (today it moves the one shared clock), and the histories with
+//! overlap are the next parts of issue 16.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;

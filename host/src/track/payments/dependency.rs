@@ -553,6 +553,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::Authorization, wit::BankError>> {
+        self.scheduling_point().await;
         let request =
             bank::CardRequest::new(&card.number, &card.cvv, card.expiry_month, card.expiry_year);
         self.bank_call(Endpoint::Authorize, &key, |bank, now| {
@@ -567,6 +568,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::CaptureReceipt, wit::BankError>> {
+        self.scheduling_point().await;
         self.bank_call(Endpoint::Capture, &key, |bank, now| {
             bank.capture(now, &authorization_id, amount, &key)
                 .map(capture)
@@ -578,6 +580,7 @@ impl wit::Host for HostState {
         authorization_id: String,
         key: String,
     ) -> wasmtime::Result<Result<wit::VoidReceipt, wit::BankError>> {
+        self.scheduling_point().await;
         self.bank_call(Endpoint::Void, &key, |bank, now| {
             bank.void(now, &authorization_id, &key)
                 .map(|v| wit::VoidReceipt {
@@ -594,6 +597,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::RefundReceipt, wit::BankError>> {
+        self.scheduling_point().await;
         self.bank_call(Endpoint::Refund, &key, |bank, now| {
             bank.refund(now, &capture_id, amount, &key).map(refund)
         })
@@ -603,6 +607,7 @@ impl wit::Host for HostState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::Authorization, wit::BankError>> {
+        self.scheduling_point().await;
         self.bank_call(Endpoint::GetAuthorization, &id, |bank, _| {
             bank.get_authorization(&id)
                 .map(authorization)
@@ -614,6 +619,7 @@ impl wit::Host for HostState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::CaptureReceipt, wit::BankError>> {
+        self.scheduling_point().await;
         self.bank_call(Endpoint::GetCapture, &id, |bank, _| {
             bank.get_capture(&id)
                 .map(capture)
@@ -625,6 +631,7 @@ impl wit::Host for HostState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::RefundReceipt, wit::BankError>> {
+        self.scheduling_point().await;
         self.bank_call(Endpoint::GetRefund, &id, |bank, _| {
             bank.get_refund(&id)
                 .map(refund)
