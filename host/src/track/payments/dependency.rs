@@ -28,7 +28,7 @@
 //! stops the run with [`crate::sandbox::HostStopped`].
 
 use rand::RngExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::bank::{self, Bank, Operation};
@@ -37,8 +37,9 @@ use crate::sandbox::{HostState, HostStopped, InjectedCrash};
 use crate::sim::SeedTree;
 
 /// A bank endpoint: one of the four operations that change state, or a
-/// read-back. Faults and latency apply to all seven.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// read-back. Faults and latency apply to all seven; scenarios name them
+/// as here (`get-authorization`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
     Authorize,
@@ -67,10 +68,13 @@ impl Endpoint {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Endpoint::Authorize => "authorize",
+            Endpoint::Capture => "capture",
+            Endpoint::Void => "void",
+            Endpoint::Refund => "refund",
             Endpoint::GetAuthorization => "get-authorization",
             Endpoint::GetCapture => "get-capture",
             Endpoint::GetRefund => "get-refund",
-            op => op.operation().expect("an operation").as_str(),
         }
     }
 }

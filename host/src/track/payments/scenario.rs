@@ -67,32 +67,6 @@ struct CardSpec {
     balance: u64,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-enum OperationSpec {
-    Authorize,
-    Capture,
-    Void,
-    Refund,
-    GetAuthorization,
-    GetCapture,
-    GetRefund,
-}
-
-impl From<OperationSpec> for Endpoint {
-    fn from(op: OperationSpec) -> Self {
-        match op {
-            OperationSpec::Authorize => Endpoint::Authorize,
-            OperationSpec::Capture => Endpoint::Capture,
-            OperationSpec::Void => Endpoint::Void,
-            OperationSpec::Refund => Endpoint::Refund,
-            OperationSpec::GetAuthorization => Endpoint::GetAuthorization,
-            OperationSpec::GetCapture => Endpoint::GetCapture,
-            OperationSpec::GetRefund => Endpoint::GetRefund,
-        }
-    }
-}
-
 /// Why a bank fault cannot hit `endpoint`, if it cannot: a read-back has no
 /// idempotency key to forget.
 fn misplaced(fault: BankFault, endpoint: Endpoint) -> Option<String> {
@@ -140,10 +114,10 @@ impl FaultKind {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FaultSpec {
     fault: FaultKind,
-    operation: Option<OperationSpec>,
+    operation: Option<Endpoint>,
     nth: Option<u64>,
     probability: Option<f64>,
-    operations: Option<Vec<OperationSpec>>,
+    operations: Option<Vec<Endpoint>>,
 }
 
 /// A fault on the request of its step: `fault` at the `nth` call (1 if
@@ -154,7 +128,7 @@ struct FaultSpec {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct StepFaultSpec {
     fault: FaultKind,
-    operation: Option<OperationSpec>,
+    operation: Option<Endpoint>,
     nth: Option<u64>,
 }
 
@@ -320,12 +294,9 @@ impl Scenario {
                         "an outage lasts the rest of a request: put it in a step's `faults`, or give it a `probability`".into(),
                     ));
                 }
-                (Some(op), Some(n), None, None) if n >= 1 => Trigger::Nth {
-                    operation: op.into(),
-                    n,
-                },
+                (Some(operation), Some(n), None, None) if n >= 1 => Trigger::Nth { operation, n },
                 (None, None, Some(p), ops) if (0.0..=1.0).contains(&p) => Trigger::Seeded {
-                    operations: ops.iter().flatten().map(|o| Endpoint::from(*o)).collect(),
+                    operations: ops.clone().unwrap_or_default(),
                     ppm: crate::scenario::ppm(p),
                     onward,
                 },
@@ -336,12 +307,8 @@ impl Scenario {
                 }
             };
             let fault = f.fault.target().expect("a bank fault");
-            let hit = match &trigger {
-                Trigger::Nth { operation, .. } => vec![*operation],
-                Trigger::Seeded { operations, .. } => operations.clone(),
-                Trigger::Step { .. } => unreachable!("a step's fault is compiled with its step"),
-            };
-            if let Some(why) = hit.into_iter().find_map(|e| misplaced(fault, e)) {
+            let mut hit = f.operation.iter().chain(f.operations.iter().flatten());
+            if let Some(why) = hit.find_map(|&e| misplaced(fault, e)) {
                 return Err(err(why));
             }
             faults.push(FaultRule { trigger, fault });
@@ -442,7 +409,7 @@ impl Scenario {
                             "a step's faults are bank faults; crashes at store writes go in [[faults]]".into(),
                         ));
                     };
-                    let Some(operation) = f.operation.map(Endpoint::from).or(own) else {
+                    let Some(operation) = f.operation.or(own) else {
                         return Err(err(
                             "a fault on a read names the bank `operation` it hits".into()
                         ));
@@ -592,3 +559,4 @@ fn generate_workload(
     }
     Ok(())
 }
+
