@@ -560,3 +560,46 @@ fn generate_workload(
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn load(faults: &str) -> Result<Scenario> {
+        let text = format!(
+            "format = 1\ndescription = \"d\"\nseed = 1\n{faults}\n[[steps]]\nget = \"p\"\n"
+        );
+        Scenario::load(
+            &Source {
+                name: "t".into(),
+                file: "t.toml".into(),
+                text,
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn faults_can_target_the_read_backs_but_forget_key_needs_a_key() {
+        let s = load("[[faults]]\nfault = \"unavailable\"\nprobability = 0.5\noperations = [\"get-capture\"]\n").unwrap();
+        assert_eq!(
+            s.faults[0].trigger,
+            Trigger::Seeded {
+                operations: vec![Endpoint::GetCapture],
+                ppm: 500_000,
+                onward: false,
+            }
+        );
+        match load("[[faults]]\nfault = \"forget-key\"\noperation = \"get-refund\"\nnth = 1\n") {
+            Err(Error::Scenario { line, message, .. }) => {
+                assert_eq!(line, 4);
+                assert!(message.contains("not get-refund"), "{message}");
+            }
+            other => panic!("loaded: {:?}", other.map(|s| s.faults)),
+        }
+        assert!(
+            load("[[faults]]\nfault = \"unavailable\"\noperation = \"get-everything\"\nnth = 1\n")
+                .is_err()
+        );
+    }
+}
