@@ -104,6 +104,9 @@ struct VirtualSleep {
     until_ms: u64,
     /// The instance's sleep total (`HostState::slept_ms`).
     slept_ms: Arc<AtomicU64>,
+    /// Whether the instance runs concurrently: then the sleep parks until
+    /// its deadline while the other calls go on.
+    parks: bool,
 }
 
 #[async_trait::async_trait]
@@ -111,7 +114,11 @@ impl Pollable for VirtualSleep {
     async fn ready(&mut self) {
         let now = self.clock.now_ms();
         if now < self.until_ms {
-            self.clock.set_ms(self.until_ms);
+            if self.parks {
+                crate::sched::sleep_until(self.until_ms).await;
+            } else {
+                self.clock.set_ms(self.until_ms);
+            }
             self.slept_ms
                 .fetch_add(self.until_ms - now, Ordering::Relaxed);
         }
@@ -124,6 +131,7 @@ impl HostState {
             clock: self.clock.clone(),
             until_ms: when_ns.div_ceil(1_000_000),
             slept_ms: self.slept_ms.clone(),
+            parks: self.parks,
         })?;
         subscribe(&mut self.table, sleep)
     }
@@ -333,8 +341,10 @@ pub struct HostState {
     log: Arc<Mutex<OutputLog>>,
     /// Whether gauntlet's imports (harness, bank, model, output file) are
     /// scheduling points ([`crate::sched::park`]): on in a concurrent run,
-    /// off otherwise. WASI's imports never park.
+    /// off otherwise. WASI's imports never park, but for its sleeps.
     parks: bool,
+    /// The imports parked at, by name, since [`HostState::take_imports`].
+    imports: Vec<&'static str>,
 }
 
 impl WasiView for HostState {
@@ -348,13 +358,20 @@ impl WasiView for HostState {
 
 impl harness::clock::Host for HostState {
     async fn now_ms(&mut self) -> wasmtime::Result<u64> {
-        self.scheduling_point().await;
+        self.scheduling_point("clock.now-ms").await;
         Ok(self.clock.now_ms())
     }
 
     async fn sleep_ms(&mut self, ms: u64) -> wasmtime::Result<()> {
-        self.scheduling_point().await;
-        self.clock.set_ms(self.clock.now_ms().saturating_add(ms));
+        let until = self.clock.now_ms().saturating_add(ms);
+        if self.parks {
+            // Concurrent: the call sleeps while the others go on; the
+            // executor wakes it once time has come to `until`.
+            self.imports.push("clock.sleep-ms");
+            crate::sched::sleep_until(until).await;
+        } else {
+            self.clock.set_ms(until);
+        }
         self.slept_ms.fetch_add(ms, Ordering::Relaxed);
         Ok(())
     }
@@ -362,7 +379,7 @@ impl harness::clock::Host for HostState {
 
 impl harness::log::Host for HostState {
     async fn log(&mut self, level: harness::log::Level, message: String) -> wasmtime::Result<()> {
-        self.scheduling_point().await;
+        self.scheduling_point("log").await;
         let level = match level {
             harness::log::Level::Debug => "debug",
             harness::log::Level::Info => "info",
@@ -388,10 +405,23 @@ async fn park_if(parks: bool) {
 
 impl HostState {
     /// The scheduling point every gauntlet import begins with: a call of a
-    /// concurrent run waits there until the scheduler picks it (nothing,
-    /// otherwise). It borrows nothing of the state across the wait.
-    pub(crate) fn scheduling_point(&self) -> impl Future<Output = ()> + Send + 'static {
+    /// concurrent run waits there until the scheduler picks it, and the
+    /// import is noted (nothing happens otherwise). It borrows nothing of
+    /// the state across the wait.
+    pub(crate) fn scheduling_point(
+        &mut self,
+        import: &'static str,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        if self.parks {
+            self.imports.push(import);
+        }
         park_if(self.parks)
+    }
+
+    /// The imports the instance parked at since the last time this was
+    /// asked, in order (always empty unless it parks).
+    pub fn take_imports(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.imports)
     }
 }
 
@@ -451,7 +481,7 @@ impl HostState {
 
 impl harness::store::Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        self.scheduling_point().await;
+        self.scheduling_point("store.get").await;
         Ok(self.durable().get(&key).map(<[u8]>::to_vec))
     }
 
@@ -460,12 +490,12 @@ impl harness::store::Host for HostState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), harness::store::StoreError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("store.put").await;
         self.write(|store| store.put(&key, value).map_err(Into::into))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.scheduling_point().await;
+        self.scheduling_point("store.delete").await;
         self.write(|store| store.delete(&key))
     }
 
@@ -474,7 +504,7 @@ impl harness::store::Host for HostState {
         conditions: Vec<harness::store::Condition>,
         writes: Vec<harness::store::Write>,
     ) -> wasmtime::Result<Result<bool, harness::store::StoreError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("store.transact").await;
         let conditions: Vec<_> = conditions
             .into_iter()
             .map(|c| (c.key, c.expected))
@@ -489,7 +519,7 @@ impl harness::store::Host for HostState {
         start_after: Option<String>,
         limit: u32,
     ) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
-        self.scheduling_point().await;
+        self.scheduling_point("store.scan").await;
         Ok(self
             .durable()
             .scan(&prefix, start_after.as_deref(), limit as usize))
@@ -700,6 +730,7 @@ impl Sandbox {
             slept_ms: Arc::default(),
             log,
             parks: false,
+            imports: Vec::new(),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);

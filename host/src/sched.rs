@@ -36,14 +36,24 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::sandbox::VirtualClock;
 use crate::sim::SeedTree;
 
 /// A call in flight, numbered from 0 in the order it was spawned.
 pub type TaskId = usize;
 
+/// How the future being polled parked (see [`park`] and [`sleep_until`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Parked {
+    /// At a scheduling point: it may go on at once.
+    Now,
+    /// Asleep until this virtual instant (ms).
+    Until(u64),
+}
+
 thread_local! {
-    /// Whether the future being polled parked at an import (see [`park`]).
-    static PARKED: Cell<bool> = const { Cell::new(false) };
+    /// Whether, and how, the future being polled parked.
+    static PARKED: Cell<Option<Parked>> = const { Cell::new(None) };
 }
 
 /// A scheduling point: the call parks here once, and the scheduler decides
@@ -51,13 +61,28 @@ thread_local! {
 /// polled again at once (it wakes its own waker), so sequential runs are
 /// unaffected but for one extra poll.
 pub fn park() -> Park {
-    Park { parked: false }
+    Park {
+        parked: false,
+        how: Parked::Now,
+    }
 }
 
-/// The future [`park`] returns.
+/// A sleep until the virtual instant `until_ms`: the call parks, and the
+/// [`Executor`] runs it again only once its clock has reached that instant
+/// (time moves on only while no call can run: see [`Executor::run`]).
+/// Under any other executor it yields once, as [`park`] does.
+pub fn sleep_until(until_ms: u64) -> Park {
+    Park {
+        parked: false,
+        how: Parked::Until(until_ms),
+    }
+}
+
+/// The future [`park`] and [`sleep_until`] return.
 #[derive(Debug)]
 pub struct Park {
     parked: bool,
+    how: Parked,
 }
 
 impl Future for Park {
@@ -68,7 +93,7 @@ impl Future for Park {
             return Poll::Ready(());
         }
         self.parked = true;
-        PARKED.with(|p| p.set(true));
+        PARKED.with(|p| p.set(Some(self.how)));
         cx.waker().wake_by_ref();
         Poll::Pending
     }
@@ -185,9 +210,31 @@ pub enum Stall {
     Foreign(TaskId),
 }
 
-/// Runs spawned futures one poll at a time, in the strategy's order.
+/// A call in flight.
+struct Task<'a, T> {
+    future: Pin<Box<dyn Future<Output = T> + 'a>>,
+    /// Asleep until this virtual instant; `None`: runnable.
+    asleep_until: Option<u64>,
+}
+
+/// What one [`Executor::step`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stepped<T> {
+    /// Nothing can run: every call in flight is asleep (or none is).
+    Idle,
+    /// The call parked at a scheduling point.
+    Parked(TaskId),
+    /// The call went to sleep until this virtual instant.
+    Asleep(TaskId, u64),
+    /// The call finished with this output.
+    Finished(TaskId, T),
+}
+
+/// Runs spawned futures one poll at a time, in the strategy's order. Calls
+/// asleep ([`sleep_until`]) are not runnable until [`Executor::wake`] is
+/// given an instant at or past their deadline.
 pub struct Executor<'a, T> {
-    tasks: Vec<Option<Pin<Box<dyn Future<Output = T> + 'a>>>>,
+    tasks: Vec<Option<Task<'a, T>>>,
     /// Every poll, in order: the call polled.
     pub trace: Vec<TaskId>,
 }
@@ -209,50 +256,92 @@ impl<'a, T> Executor<'a, T> {
         future: impl Future<Output = T> + 'a,
     ) -> TaskId {
         let id = self.tasks.len();
-        self.tasks.push(Some(Box::pin(future)));
+        self.tasks.push(Some(Task {
+            future: Box::pin(future),
+            asleep_until: None,
+        }));
         strategy.spawned(id);
         id
     }
 
-    /// The calls in flight, ascending.
+    /// The calls that can run now, ascending.
     pub fn runnable(&self) -> Vec<TaskId> {
         (0..self.tasks.len())
-            .filter(|&t| self.tasks[t].is_some())
+            .filter(|&t| matches!(&self.tasks[t], Some(task) if task.asleep_until.is_none()))
             .collect()
     }
 
-    /// Polls the call the strategy picks until it parks or finishes: `None`
-    /// if no call is in flight, else the call and its output if it
-    /// finished.
-    pub fn step(
-        &mut self,
-        strategy: &mut dyn Strategy,
-    ) -> Result<Option<(TaskId, Option<T>)>, Stall> {
-        let runnable = self.runnable();
-        if runnable.is_empty() {
-            return Ok(None);
-        }
-        let task = strategy.pick(&runnable);
-        self.trace.push(task);
-        let future = self.tasks[task].as_mut().expect("a runnable call");
-        PARKED.with(|p| p.set(false));
-        let mut cx = Context::from_waker(Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(out) => {
-                self.tasks[task] = None;
-                Ok(Some((task, Some(out))))
+    /// Whether any call is in flight, runnable or asleep.
+    pub fn busy(&self) -> bool {
+        self.tasks.iter().any(Option::is_some)
+    }
+
+    /// The earliest deadline of a call asleep.
+    pub fn next_wake(&self) -> Option<u64> {
+        self.tasks
+            .iter()
+            .flatten()
+            .filter_map(|t| t.asleep_until)
+            .min()
+    }
+
+    /// Makes runnable every call asleep until `now_ms` or before.
+    pub fn wake(&mut self, now_ms: u64) {
+        for task in self.tasks.iter_mut().flatten() {
+            if task.asleep_until.is_some_and(|until| until <= now_ms) {
+                task.asleep_until = None;
             }
-            Poll::Pending if PARKED.with(Cell::get) => Ok(Some((task, None))),
-            Poll::Pending => Err(Stall::Foreign(task)),
         }
     }
 
-    /// Runs every call to its end; their outputs by id.
-    pub fn run(&mut self, strategy: &mut dyn Strategy) -> Result<Vec<T>, Stall> {
+    /// Polls the call the strategy picks until it parks, sleeps or
+    /// finishes.
+    pub fn step(&mut self, strategy: &mut dyn Strategy) -> Result<Stepped<T>, Stall> {
+        let runnable = self.runnable();
+        if runnable.is_empty() {
+            return Ok(Stepped::Idle);
+        }
+        let id = strategy.pick(&runnable);
+        self.trace.push(id);
+        let task = self.tasks[id].as_mut().expect("a runnable call");
+        PARKED.with(|p| p.set(None));
+        let mut cx = Context::from_waker(Waker::noop());
+        match task.future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => {
+                self.tasks[id] = None;
+                Ok(Stepped::Finished(id, out))
+            }
+            Poll::Pending => match PARKED.with(Cell::take) {
+                Some(Parked::Now) => Ok(Stepped::Parked(id)),
+                Some(Parked::Until(until)) => {
+                    task.asleep_until = Some(until);
+                    Ok(Stepped::Asleep(id, until))
+                }
+                None => Err(Stall::Foreign(id)),
+            },
+        }
+    }
+
+    /// Runs every call to its end on `clock`: when every call in flight is
+    /// asleep, the clock jumps to the earliest deadline. Their outputs by
+    /// id.
+    pub fn run(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        clock: &VirtualClock,
+    ) -> Result<Vec<T>, Stall> {
         let mut outputs: Vec<Option<T>> = (0..self.tasks.len()).map(|_| None).collect();
-        while let Some((task, out)) = self.step(strategy)? {
-            if let Some(out) = out {
-                outputs[task] = Some(out);
+        loop {
+            match self.step(strategy)? {
+                Stepped::Finished(id, out) => outputs[id] = Some(out),
+                Stepped::Parked(_) | Stepped::Asleep(..) => {}
+                Stepped::Idle => match self.next_wake() {
+                    Some(until) => {
+                        clock.set_ms(clock.now_ms().max(until));
+                        self.wake(clock.now_ms());
+                    }
+                    None => break,
+                },
             }
         }
         Ok(outputs
@@ -285,7 +374,12 @@ mod tests {
         for task in 0..3 {
             executor.spawn(strategy.as_mut(), worker(log.clone(), task, 4));
         }
-        assert_eq!(executor.run(strategy.as_mut()).unwrap(), [0, 10, 20]);
+        assert_eq!(
+            executor
+                .run(strategy.as_mut(), &VirtualClock::default())
+                .unwrap(),
+            [0, 10, 20]
+        );
         log.take()
     }
 
@@ -305,7 +399,9 @@ mod tests {
                 counter.set(read + 1);
             });
         }
-        executor.run(strategy.as_mut()).unwrap();
+        executor
+            .run(strategy.as_mut(), &VirtualClock::default())
+            .unwrap();
         counter.get() != 2
     }
 
@@ -357,6 +453,27 @@ mod tests {
     }
 
     #[test]
+    fn sleepers_wake_in_deadline_order_and_time_moves_only_when_nothing_can_run() {
+        let clock = VirtualClock::default();
+        clock.set_ms(1_000);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut strategy = UNIFORM.build(&SeedTree::new(4));
+        let mut executor = Executor::default();
+        for (task, nap) in [(0, 300), (1, 100), (2, 0)] {
+            let (log, clock) = (log.clone(), clock.clone());
+            executor.spawn(strategy.as_mut(), async move {
+                if nap > 0 {
+                    sleep_until(clock.now_ms() + nap).await;
+                }
+                log.borrow_mut().push((task, clock.now_ms()));
+            });
+        }
+        executor.run(strategy.as_mut(), &clock).unwrap();
+        assert_eq!(log.take(), [(2, 1_000), (1, 1_100), (0, 1_300)]);
+        assert_eq!(clock.now_ms(), 1_300);
+    }
+
+    #[test]
     fn a_call_waiting_on_a_foreign_wakeup_is_a_stall_not_a_hang() {
         struct Never;
         impl Future for Never {
@@ -368,7 +485,10 @@ mod tests {
         let mut strategy = UNIFORM.build(&SeedTree::new(1));
         let mut executor = Executor::default();
         executor.spawn(strategy.as_mut(), Never);
-        assert_eq!(executor.run(strategy.as_mut()), Err(Stall::Foreign(0)));
+        assert_eq!(
+            executor.run(strategy.as_mut(), &VirtualClock::default()),
+            Err(Stall::Foreign(0))
+        );
     }
 
     #[test]

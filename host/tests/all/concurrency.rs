@@ -56,7 +56,9 @@ fn run(strategy: &StrategySpec, seed: u64) -> (Vec<usize>, Vec<Vec<String>>) {
             ids
         });
     }
-    let ids = executor.run(strategy.as_mut()).expect("no call stalls");
+    let ids = executor
+        .run(strategy.as_mut(), &VirtualClock::default())
+        .expect("no call stalls");
     (executor.trace, ids)
 }
 

@@ -557,7 +557,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::Authorization, wit::BankError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("bank.authorize").await;
         let request =
             bank::CardRequest::new(&card.number, &card.cvv, card.expiry_month, card.expiry_year);
         self.bank_call(Endpoint::Authorize, &key, |bank, now| {
@@ -572,7 +572,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::CaptureReceipt, wit::BankError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("bank.capture").await;
         self.bank_call(Endpoint::Capture, &key, |bank, now| {
             bank.capture(now, &authorization_id, amount, &key)
                 .map(capture)
@@ -584,7 +584,7 @@ impl wit::Host for HostState {
         authorization_id: String,
         key: String,
     ) -> wasmtime::Result<Result<wit::VoidReceipt, wit::BankError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("bank.void").await;
         self.bank_call(Endpoint::Void, &key, |bank, now| {
             bank.void(now, &authorization_id, &key)
                 .map(|v| wit::VoidReceipt {
@@ -601,7 +601,7 @@ impl wit::Host for HostState {
         amount: u64,
         key: String,
     ) -> wasmtime::Result<Result<wit::RefundReceipt, wit::BankError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("bank.refund").await;
         self.bank_call(Endpoint::Refund, &key, |bank, now| {
             bank.refund(now, &capture_id, amount, &key).map(refund)
         })
@@ -611,7 +611,7 @@ impl wit::Host for HostState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::Authorization, wit::BankError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("bank.get-authorization").await;
         self.bank_call(Endpoint::GetAuthorization, &id, |bank, _| {
             bank.get_authorization(&id)
                 .map(authorization)
@@ -623,7 +623,7 @@ impl wit::Host for HostState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::CaptureReceipt, wit::BankError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("bank.get-capture").await;
         self.bank_call(Endpoint::GetCapture, &id, |bank, _| {
             bank.get_capture(&id)
                 .map(capture)
@@ -635,7 +635,7 @@ impl wit::Host for HostState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<wit::RefundReceipt, wit::BankError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("bank.get-refund").await;
         self.bank_call(Endpoint::GetRefund, &id, |bank, _| {
             bank.get_refund(&id)
                 .map(refund)

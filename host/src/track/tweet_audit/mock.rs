@@ -472,7 +472,7 @@ impl HostState {
 
 impl wit::Host for HostState {
     async fn limits(&mut self) -> wasmtime::Result<wit::Quota> {
-        self.scheduling_point().await;
+        self.scheduling_point("model.limits").await;
         let sim = self.model_sim()?;
         let quota = sim.lock().expect("model lock").quota;
         Ok(wit::Quota {
@@ -487,7 +487,7 @@ impl wit::Host for HostState {
         criteria: wit::Criteria,
         tweets: Vec<wit::Tweet>,
     ) -> wasmtime::Result<Result<String, wit::ModelError>> {
-        self.scheduling_point().await;
+        self.scheduling_point("model.classify").await;
         let sim = self.model_sim()?;
         let mut sim = sim.lock().expect("model lock");
         let n = sim.calls.len() as u64 + 1;
@@ -543,7 +543,7 @@ impl wit::Host for HostState {
 
 impl wit_output::Host for HostState {
     async fn append(&mut self, line: String) -> wasmtime::Result<()> {
-        self.scheduling_point().await;
+        self.scheduling_point("output.append").await;
         let file = self.output_file()?;
         let mut file = file.lock().expect("output lock");
         if line.len() > MAX_LINE_BYTES {
@@ -579,14 +579,14 @@ impl wit_output::Host for HostState {
     }
 
     async fn lines(&mut self) -> wasmtime::Result<u32> {
-        self.scheduling_point().await;
+        self.scheduling_point("output.lines").await;
         let file = self.output_file()?;
         let lines = file.lock().expect("output lock").lines.len();
         Ok(u32::try_from(lines).unwrap_or(u32::MAX))
     }
 
     async fn truncate(&mut self, lines: u32) -> wasmtime::Result<()> {
-        self.scheduling_point().await;
+        self.scheduling_point("output.truncate").await;
         let file = self.output_file()?;
         let mut file = file.lock().expect("output lock");
         if (lines as usize) < file.lines.len() {

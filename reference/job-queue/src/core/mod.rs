@@ -14,6 +14,7 @@
 //!
 //! | key | value |
 //! |---|---|
+//! | `version` | the number of saves so far, in decimal (absent: none yet) |
 //! | `counters` | [`Counters`]: the last job sequence number and the last lease number (absent: both 0) |
 //! | `job/{seq:020}` | [`JobRecord`]: the spec (kind, payload, priority, max attempts, backoff, dedup key), the runs started since the enqueue or the last requeue, and the [`StoredState`] (a lease's worker, token and `expires-ms`; a retry's instant; a dead job's reason and time of death), as a JSON array without field names: `[seq,kind,payload,priority,max-attempts,base-ms,cap-ms,dedup-key,attempts,state]` |
 //!
@@ -29,15 +30,26 @@
 //! # Crashes
 //!
 //! Every call reads the clock once, changes the in-memory index, and ends
-//! with at most one `transact` (no conditions: one instance at a time owns
-//! the store) that saves every record the call changed, the counters
-//! included. A crash at that write leaves the store exactly as before the
+//! with at most one `transact` that saves every record the call changed,
+//! the counters and the next version included. A crash at that write leaves the store exactly as before the
 //! call; after it, exactly as after. A store error traps (the instance's
 //! memory is then ahead of its store, and only a fresh instance can be
 //! trusted). The index (every record by sequence number, the runnable jobs
 //! by rank, the waiting ones by instant, the leases by `expires-ms`, the
 //! dead-letter queue by time of death, the dedup keys) is rebuilt from the
 //! store by [`Queue::recover`], or on the first call of an instance.
+//!
+//! # Replicas
+//!
+//! Several instances may serve one store at once (replicas behind a load
+//! balancer, interleaved at every import). The index is a cache of the
+//! store, checked against it on every call: the call reads `version`
+//! first and rebuilds the index if another instance saved since (reading
+//! again if the version moved while it read). Its save is conditioned on
+//! `version` still holding what it read; if another instance saved first,
+//! the transaction is refused and the call is served again from a fresh
+//! index. So every call takes effect at its save, on the state the save
+//! replaces: replicas act as one queue.
 //!
 //! # Time
 //!

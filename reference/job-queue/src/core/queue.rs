@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 
 use super::records::{
-    COUNTERS_KEY, Counters, JOB_PREFIX, JobRecord, StoredState, job_id, job_key, lease_token,
-    parse_job_id,
+    COUNTERS_KEY, Counters, JOB_PREFIX, JobRecord, StoredState, VERSION_KEY, job_id, job_key,
+    lease_token, parse_job_id,
 };
 use super::types::{
-    Clock, DeadReason, InvalidField, JobSpec, JobStatus, LeasedJob, QueueError, Reference, Rules,
-    Schedule, Store, Write,
+    Clock, Condition, DeadReason, InvalidField, JobSpec, JobStatus, LeasedJob, QueueError,
+    Reference, Rules, Schedule, Store, Write,
 };
 
 /// How many records [`Queue::recover`] asks the store for at a time.
@@ -49,11 +49,12 @@ impl<S: Store, C: Clock, R: Rules> Queue<S, C, R> {
     /// that ran out while no instance was serving are settled by the next
     /// call, at their `expires-ms`, as if the queue had never stopped.
     pub fn recover(&mut self) {
-        self.index = Some(Index::load::<R>(&mut self.store));
+        self.index = None;
+        self.refresh_index();
     }
 
     pub fn enqueue(&mut self, spec: JobSpec) -> Result<String, QueueError> {
-        self.call(|index, now| index.enqueue::<R>(spec, now))
+        self.call(|index, now| index.enqueue::<R>(spec.clone(), now))
     }
 
     pub fn lease(&mut self, worker: &str, lease_ms: u64) -> Result<Option<LeasedJob>, QueueError> {
@@ -98,29 +99,92 @@ impl<S: Store, C: Clock, R: Rules> Queue<S, C, R> {
         self.call(|index, now| index.requeue::<R>(job, now))
     }
 
-    /// Every call: read the clock once, settle what time alone changed
-    /// (leases that ran out, jobs whose instant came), serve the call, save
-    /// every record that changed in one transaction.
-    fn call<T>(&mut self, serve: impl FnOnce(&mut Index, u64) -> T) -> T {
+    /// Every call: read the clock once; read the store's version and, if
+    /// another instance saved since this one read the store, rebuild the
+    /// index; settle what time alone changed (leases that ran out, jobs
+    /// whose instant came); serve the call; save every record that changed
+    /// and the next version in one transaction, on condition that the
+    /// version is still the one read. If another instance saved in between,
+    /// the transaction is refused and the call is served again from a fresh
+    /// index: so replicas over one store act as one queue.
+    fn call<T>(&mut self, mut serve: impl FnMut(&mut Index, u64) -> T) -> T {
         let now = self.clock.now_ms();
-        let index = self
-            .index
-            .get_or_insert_with(|| Index::load::<R>(&mut self.store));
-        index.advance::<R>(now);
-        let answer = serve(index, now);
-        let writes = index.take_writes();
-        if !writes.is_empty() {
-            match self.store.transact(&[], &writes) {
-                Ok(true) => {}
-                // No conditions: it cannot refuse.
-                Ok(false) => panic!("failed to save the queue: the store refused a transaction"),
+        for _ in 0..MAX_CONFLICTS {
+            self.refresh_index();
+            let mut index = self.index.take().expect("an index");
+            index.advance::<R>(now);
+            let answer = serve(&mut index, now);
+            let mut writes = index.take_writes();
+            if writes.is_empty() {
+                self.index = Some(index);
+                return answer;
+            }
+            let read = index.version.clone();
+            let next = next_version(read.as_deref());
+            writes.push(Write {
+                key: VERSION_KEY.to_string(),
+                value: Some(next.clone()),
+            });
+            let condition = [Condition {
+                key: VERSION_KEY.to_string(),
+                expected: read,
+            }];
+            let conditions: &[Condition] = if R::saves_conditionally() {
+                &condition
+            } else {
+                &[]
+            };
+            match self.store.transact(conditions, &writes) {
+                Ok(true) => {
+                    index.version = Some(next);
+                    self.index = Some(index);
+                    return answer;
+                }
+                // Another instance saved first: what this one served is
+                // void (the index is dropped); serve again from the store
+                // as it now is.
+                Ok(false) => {}
                 // The instance is beyond saving: its memory is ahead of the
                 // store. A trap discards it; the next instance recovers.
                 Err(error) => panic!("failed to save the queue: {error}"),
             }
         }
-        answer
+        panic!("failed to save the queue: {MAX_CONFLICTS} conflicting saves in a row")
     }
+
+    /// The index, rebuilt if the store's version is not the one it was
+    /// built from. A rebuild reads the store in pages; if the version moved
+    /// meanwhile (another instance saved between two pages), it reads
+    /// again, so the index is always one consistent state of the store.
+    fn refresh_index(&mut self) {
+        let mut version = self.store.get(VERSION_KEY);
+        let stale = self.index.as_ref().is_none_or(|i| i.version != version);
+        if stale {
+            let mut index = loop {
+                let index = Index::load::<R>(&mut self.store);
+                let after = self.store.get(VERSION_KEY);
+                if after == version {
+                    break index;
+                }
+                version = after;
+            };
+            index.version = version;
+            self.index = Some(index);
+        }
+    }
+}
+
+/// Saves in a row refused because other instances saved first, before a
+/// call gives up (traps): a bound that a fair interleaving never reaches.
+const MAX_CONFLICTS: u32 = 1_000;
+
+/// The version after `read` (absent: 0): a decimal count of the saves.
+fn next_version(read: Option<&[u8]>) -> Vec<u8> {
+    let n: u64 = read
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (n + 1).to_string().into_bytes()
 }
 
 /// Everything the queue knows, indexed: every job by sequence number, and
@@ -145,6 +209,9 @@ struct Index {
     promoted_at: u64,
     /// Jobs changed by this call, saved at its end.
     dirty: BTreeSet<u64>,
+    /// The store's version this index was built from and kept up with
+    /// (`None`: the key is absent, nothing was ever saved).
+    version: Option<Vec<u8>>,
     counters_dirty: bool,
 }
 
@@ -166,6 +233,7 @@ impl Index {
             counters,
             promoted_at: 0,
             dirty: BTreeSet::new(),
+            version: None,
             counters_dirty: false,
         };
         let mut after: Option<String> = None;

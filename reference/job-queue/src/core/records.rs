@@ -7,6 +7,10 @@ use super::types::{Backoff, DeadReason, JobState, JobStatus};
 
 /// The key of the [`Counters`].
 pub const COUNTERS_KEY: &str = "counters";
+/// The key of the store's version: the number of saves so far, in decimal.
+/// Every save writes the next one, on condition that it still holds the one
+/// the saving instance read (see [`crate::core`], "Replicas").
+pub const VERSION_KEY: &str = "version";
 /// The prefix of every [`JobRecord`] key.
 pub const JOB_PREFIX: &str = "job/";
 

@@ -167,6 +167,14 @@ pub trait Rules {
     fn dedup_outlives_success() -> bool {
         true
     }
+
+    /// Whether a save is conditional on the store's version being the one
+    /// the call read (a compare-and-set). When not, the last save wins: two
+    /// replicas that read the same state both act on it, and one's save
+    /// overwrites the other's.
+    fn saves_conditionally() -> bool {
+        true
+    }
 }
 
 /// The reference's rules.

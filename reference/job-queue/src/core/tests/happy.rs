@@ -104,13 +104,15 @@ fn a_lease_and_a_heartbeat_saturate() {
 }
 
 #[test]
-fn the_store_holds_one_record_per_job_and_the_counters() {
+fn the_store_holds_one_record_per_job_the_counters_and_the_version() {
     let env = Env::new();
     let mut q = env.queue();
     let id = enqueue(&mut q, with_dedup(spec("a"), "k"));
     lease(&mut q, "w1", 100);
     let keys: Vec<_> = env.store.snapshot().into_keys().collect();
-    assert_eq!(keys, ["counters", "job/00000000000000000001"]);
+    assert_eq!(keys, ["counters", "job/00000000000000000001", "version"]);
+    // Two saves: the enqueue's and the lease's.
+    assert_eq!(env.store.snapshot()["version"], b"2");
     let records = env.store.job_records();
     assert_eq!(records[0].id(), id);
     assert_eq!(records[0].dedup_key.as_deref(), Some("k"));

@@ -139,6 +139,10 @@ impl Clock for TestClock {
 pub struct MemStore {
     map: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
     imports: Imports,
+    /// Runs once, right before the next `transact` of any queue over this
+    /// store: another replica's call landing between a call's reads and its
+    /// save.
+    before_transact: Rc<RefCell<Option<Box<dyn FnOnce()>>>>,
 }
 
 impl MemStore {
@@ -146,7 +150,13 @@ impl MemStore {
         MemStore {
             map: Rc::default(),
             imports,
+            before_transact: Rc::default(),
         }
+    }
+
+    /// Runs `f` once, right before the next `transact`.
+    pub fn before_next_transact(&self, f: impl FnOnce() + 'static) {
+        *self.before_transact.borrow_mut() = Some(Box::new(f));
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
@@ -171,6 +181,10 @@ impl Store for MemStore {
     }
 
     fn transact(&mut self, conditions: &[Condition], writes: &[Write]) -> Result<bool, StoreError> {
+        let hook = self.before_transact.borrow_mut().take();
+        if let Some(hook) = hook {
+            hook();
+        }
         self.imports.tick();
         self.imports.writes.set(self.imports.writes.get() + 1);
         for w in writes {

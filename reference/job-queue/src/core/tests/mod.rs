@@ -8,6 +8,7 @@ mod errors;
 mod expiry;
 mod happy;
 mod order;
+mod replicas;
 mod retry;
 mod rules;
 mod workload;
