@@ -7,8 +7,22 @@
 //! letters) and saves the records it changed, with the counters, in one
 //! store transaction. The logic is in [`queue`], free of the bindings, so it
 //! also runs (and is unit-tested) natively.
+//!
+//! It stays correct as one of several replicas serving calls at once over
+//! one shared store ([`replica`]): the meta record carries a version, one
+//! more on every save. Each call first reads that record (one `get`) and, if
+//! another replica saved since this instance loaded or saved, reads every
+//! record back, so no call answers from a stale copy; it then saves in one
+//! transaction conditioned on the record still holding the bytes it read (a
+//! compare-and-set), so a save over a state another replica has since
+//! changed is refused instead of overwriting that replica's save, and the
+//! call is served again on the fresh state. Without this, a replica would
+//! never see the jobs enqueued elsewhere after it loaded, and two replicas
+//! that read the same state would both lease the same job, the second save
+//! erasing the first.
 
 pub mod queue;
+pub mod replica;
 
 #[cfg(test)]
 mod tests;
@@ -18,6 +32,7 @@ mod component {
     use std::cell::RefCell;
 
     use crate::queue::{self, Queue, Refusal, Stage};
+    use crate::replica::{self, Replica};
 
     wit_bindgen::generate!({
         path: ["../../../wit/harness", "../../../wit/jobs"],
@@ -32,50 +47,58 @@ mod component {
     };
     use gauntlet::harness::{clock, store};
 
-    thread_local! {
-        /// `None` until the store was read by this instance.
-        static QUEUE: RefCell<Option<Queue>> = const { RefCell::new(None) };
-    }
+    /// The imported durable store.
+    struct Harness;
 
-    /// Every record of the queue in the store, page by page.
-    fn load() -> Queue {
-        let mut records = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = store::scan("naive/", after.as_deref(), 100);
-            let done = page.len() < 100;
-            after = page.last().map(|(key, _)| key.clone());
-            records.extend(page);
-            if done {
-                break;
-            }
+    impl replica::Store for Harness {
+        type Error = store::StoreError;
+
+        fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+            store::get(key)
         }
-        Queue::load(records)
-    }
 
-    /// Reads the clock, settles the leases that ran out, serves, saves.
-    fn call<T>(serve: impl FnOnce(&mut Queue, u64) -> T) -> T {
-        let now = clock::now_ms();
-        QUEUE.with_borrow_mut(|slot| {
-            let queue = slot.get_or_insert_with(load);
-            queue.settle(now);
-            let answer = serve(queue, now);
-            let writes: Vec<store::Write> = queue
-                .take_writes()
-                .into_iter()
-                .map(|(key, value)| store::Write {
-                    key,
-                    value: Some(value),
+        fn transact(
+            &mut self,
+            conditions: &[(&str, Option<&[u8]>)],
+            writes: &[(String, Vec<u8>)],
+        ) -> Result<bool, store::StoreError> {
+            let conditions: Vec<store::Condition> = conditions
+                .iter()
+                .map(|(key, expected)| store::Condition {
+                    key: key.to_string(),
+                    expected: expected.map(<[u8]>::to_vec),
                 })
                 .collect();
-            if !writes.is_empty() {
-                match store::transact(&[], &writes) {
-                    Ok(true) => {}
-                    other => panic!("failed to save the queue: {other:?}"),
-                }
-            }
-            answer
-        })
+            let writes: Vec<store::Write> = writes
+                .iter()
+                .map(|(key, value)| store::Write {
+                    key: key.clone(),
+                    value: Some(value.clone()),
+                })
+                .collect();
+            store::transact(&conditions, &writes)
+        }
+
+        fn scan(
+            &mut self,
+            prefix: &str,
+            after: Option<&str>,
+            limit: u32,
+        ) -> Vec<(String, Vec<u8>)> {
+            store::scan(prefix, after, limit)
+        }
+    }
+
+    thread_local! {
+        /// This instance's copy of the queue.
+        static REPLICA: RefCell<Replica> = const { RefCell::new(Replica::new()) };
+    }
+
+    /// Reads the clock once, then serves on the current state (see
+    /// [`Replica::call`]; `serve` may run again on a fresher state).
+    fn call<T>(serve: impl FnMut(&mut Queue, u64) -> T) -> T {
+        let now = clock::now_ms();
+        REPLICA.with_borrow_mut(|replica| replica.call(&mut Harness, now, serve))
     }
 
     fn refusal(r: Refusal) -> QueueError {
@@ -133,7 +156,7 @@ mod component {
                 },
                 dedup: spec.dedup_key,
             };
-            call(|q, now| q.enqueue(spec, now))
+            call(|q, now| q.enqueue(spec.clone(), now))
                 .map(queue::id_of)
                 .map_err(refusal)
         }
@@ -188,7 +211,10 @@ mod component {
         }
 
         fn recover() {
-            QUEUE.with_borrow_mut(|slot| *slot = Some(load()));
+            REPLICA.with_borrow_mut(|replica| {
+                *replica = Replica::new();
+                replica.refresh(&mut Harness);
+            });
         }
     }
 

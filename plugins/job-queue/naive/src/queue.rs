@@ -4,11 +4,15 @@
 //!
 //! Nothing clever: the jobs are one `Vec` in enqueue order, and every call
 //! walks all of it (to find the leases that ran out, the job to lease, the
-//! owner of a dedup key, the dead letters).
+//! owner of a dedup key, the dead letters). How an instance keeps this copy
+//! in step with the store that other replicas write too is
+//! [`crate::replica`]'s business.
 
 use serde::{Deserialize, Serialize};
 
-/// The store key prefix of the jobs, and the key of the counters.
+/// The prefix of every record of the queue, the prefix of the jobs, and
+/// the key of the counters and version.
+pub const PREFIX: &str = "naive/";
 pub const JOB_PREFIX: &str = "naive/job/";
 pub const META_KEY: &str = "naive/meta";
 
@@ -49,6 +53,12 @@ pub struct Job {
 pub struct Meta {
     pub jobs: u64,
     pub tokens: u64,
+    /// The store's generation: one more on every save (absent, 0, in a
+    /// store saved before there were replicas). No two saves leave the same
+    /// meta record, so an instance knows its copy is current when the
+    /// record still holds the bytes it loaded or last saved.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// What a call was refused for (the WIT's `queue-error`).
@@ -62,6 +72,7 @@ pub enum Refusal {
     ZeroLease,
 }
 
+#[derive(Clone)]
 pub struct Spec {
     pub kind: String,
     pub payload: String,
@@ -74,6 +85,7 @@ pub struct Spec {
     pub dedup: Option<String>,
 }
 
+#[derive(Clone)]
 pub enum Start {
     Now,
     After(u64),
@@ -135,8 +147,14 @@ impl Queue {
     }
 
     /// The records changed since the last call, to save in one
-    /// transaction.
+    /// transaction: none if nothing changed; otherwise the jobs changed and,
+    /// last, the meta record with the next version.
     pub fn take_writes(&mut self) -> Vec<(String, Vec<u8>)> {
+        if self.changed.is_empty() && !self.meta_changed {
+            return Vec::new();
+        }
+        self.meta.version += 1;
+        self.meta_changed = false;
         let mut changed = std::mem::take(&mut self.changed);
         changed.sort_unstable();
         changed.dedup();
@@ -149,12 +167,10 @@ impl Queue {
                 )
             })
             .collect();
-        if std::mem::take(&mut self.meta_changed) {
-            writes.push((
-                META_KEY.to_string(),
-                serde_json::to_vec(&self.meta).unwrap(),
-            ));
-        }
+        writes.push((
+            META_KEY.to_string(),
+            serde_json::to_vec(&self.meta).unwrap(),
+        ));
         writes
     }
 
