@@ -74,6 +74,17 @@ impl CheckResult {
         }
     }
 
+    /// Whether the check held: it passed, or it is the diff of a
+    /// concurrent run, which is never compared call by call (see
+    /// [`crate::diff::NOT_COMPARED_CONCURRENT`]). A skip for any other
+    /// reason did not hold.
+    pub fn held(&self) -> bool {
+        self.status == Status::Pass
+            || (self.status == Status::Skip
+                && self.name == crate::diff::CHECK
+                && self.message == crate::diff::NOT_COMPARED_CONCURRENT)
+    }
+
     pub fn skip(name: &'static str, message: impl Into<String>) -> Self {
         CheckResult {
             name,

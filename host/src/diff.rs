@@ -428,6 +428,10 @@ pub fn first_divergence<Op: Display, Out: Compared>(
     })
 }
 
+/// Why a concurrent run has no diff against the reference: the message of
+/// its skipped check.
+pub const NOT_COMPARED_CONCURRENT: &str = "not compared: two correct implementations park at different imports, so one seed interleaves them differently; a concurrent run is judged by its own checks";
+
 /// The diff as a check result: pass, or the first divergence, with the
 /// fields that differ.
 pub fn as_check(divergence: Option<&Divergence>, calls: usize) -> crate::check::CheckResult {
@@ -733,6 +737,7 @@ mod tests {
                     call: 0,
                     fuel: 0,
                     outcome: Outcome::Returned(answer),
+                    span: None,
                 },
             }],
         };

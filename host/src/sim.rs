@@ -200,6 +200,9 @@ pub enum Event<Out> {
         fuel: u64,
         /// The plugin's answer, or why it gave none.
         outcome: Outcome<Out>,
+        /// How the call overlapped the others, in a concurrent run.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        span: Option<Box<crate::concurrent::Span>>,
     },
 }
 
@@ -249,6 +252,7 @@ impl<Out> History<Out> {
                     call: 0,
                     fuel: 0,
                     outcome: Outcome::Aborted(abort),
+                    span: None,
                 },
             }],
         }
@@ -371,6 +375,7 @@ impl<'p, D: Driver> Sim<'p, D> {
                         call: self.calls,
                         fuel,
                         outcome,
+                        span: None,
                     },
                 });
                 self.calls += 1;

@@ -7,6 +7,7 @@
 
 pub mod checks;
 pub mod model;
+pub mod races;
 pub mod scenario;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ use wasmtime::Store;
 use self::model::{Answer, Fate, Lease, Op, Output, QueueError, Report, Status};
 use self::scenario::Scenario;
 use crate::bindings::jobs::{Plugin, PluginPre, queue as wit};
+use crate::concurrent::{self, ConcurrencySpec};
+use crate::replica::{self, Component, Replica};
 use crate::sandbox::{
     self, Abort, Dependencies, FuelPool, HostState, Meter, Sandbox, VirtualClock,
 };
@@ -35,10 +38,6 @@ pub const WIT: &[(&str, &str)] = &[
 ];
 pub const REFERENCE: &[u8] = include_bytes!(env!("GAUNTLET_REFERENCE_JOB_QUEUE"));
 
-/// Crashes in a row while serving one call before the run is stopped: a
-/// scenario that crashes the queue every time can never finish.
-const MAX_CRASHES_PER_CALL: u32 = 8;
-
 /// The job a worker holds: the queue's id and token, and their names.
 #[derive(Clone, Debug)]
 struct Held {
@@ -49,18 +48,32 @@ struct Held {
     attempt: u32,
 }
 
-/// Serves a scenario's operations to a queue, replacing it after each crash.
-pub struct QueueDriver<'s> {
-    sandbox: &'s Sandbox,
+/// A replica of the queue.
+type Queue<'s> = Replica<'s, Plugin>;
+
+impl Component for Plugin {
+    async fn instantiate(
+        sandbox: &Sandbox,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Self> {
+        PluginPre::new(sandbox.instance_pre().clone())?
+            .instantiate_async(store)
+            .await
+    }
+
+    async fn recover(&self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
+        self.gauntlet_jobs_queue().call_recover(store).await
+    }
+}
+
+/// What the host knows of the queue's names and the workers: job labels
+/// and ids, lease tokens and their names, what each worker holds. Shared
+/// by the calls in flight of a concurrent run (each worker is one process,
+/// so no two calls touch one worker's entry at once); never locked across
+/// an await.
+struct Names {
     seeds: SeedTree,
-    clock: VirtualClock,
-    meter: Meter,
-    durable: Arc<Mutex<DurableStore>>,
-    store_faults: Arc<Mutex<StoreFaults>>,
     fates: Option<scenario::Fates>,
-    /// The live instance; `None` after a crash until the next call.
-    live: Option<(Store<HostState>, Plugin)>,
-    replacing: bool,
     /// Job labels to the ids this queue gave them, and back (the first
     /// label of an id names it).
     ids: BTreeMap<String, String>,
@@ -70,7 +83,6 @@ pub struct QueueDriver<'s> {
     /// What each worker holds, and what it completed last.
     holding: BTreeMap<String, Held>,
     completed: BTreeMap<String, Held>,
-    step: u64,
 }
 
 /// One call into the queue, owned (it is made again after a crash).
@@ -95,7 +107,9 @@ enum Response {
     List(Vec<wit::JobStatus>),
 }
 
-impl Request {
+impl replica::Request<Plugin> for Request {
+    type Response = Response;
+
     async fn send(
         &self,
         store: &mut Store<HostState>,
@@ -134,100 +148,19 @@ impl Response {
     }
 }
 
-impl<'s> QueueDriver<'s> {
-    pub fn new(
-        sandbox: &'s Sandbox,
-        scenario: &Scenario,
-        clock: VirtualClock,
-        fuel: FuelPool,
-    ) -> Self {
-        let seeds = SeedTree::new(scenario.seed);
-        QueueDriver {
-            sandbox,
-            seeds,
-            clock,
-            meter: Meter::new(sandbox.limits(), fuel),
-            durable: Arc::new(Mutex::new(DurableStore::new(DEFAULT_QUOTA_BYTES))),
-            store_faults: Arc::new(Mutex::new(StoreFaults::new(
-                scenario.store_faults.clone(),
-                seeds,
-            ))),
+/// What serving one operation took: fuel, crashes, and the answer.
+type Answered = (u64, u32, Result<Answer, Abort>);
+
+impl Names {
+    fn new(scenario: &Scenario) -> Self {
+        Names {
+            seeds: SeedTree::new(scenario.seed),
             fates: scenario.fates,
-            live: None,
-            replacing: false,
             ids: BTreeMap::new(),
             labels: BTreeMap::new(),
             tokens: BTreeMap::new(),
             holding: BTreeMap::new(),
             completed: BTreeMap::new(),
-            step: 0,
-        }
-    }
-
-    /// The live instance, made (and recovered, if it replaces a crashed
-    /// one) if need be. Returns the fuel burnt doing so.
-    async fn ensure_live(&mut self) -> Result<u64, Abort> {
-        if self.live.is_some() {
-            return Ok(0);
-        }
-        let mut store = self
-            .sandbox
-            .new_store_with(&self.seeds, &self.clock, self.durable.clone());
-        store.data_mut().set_dependencies(Dependencies {
-            bank: None,
-            store_faults: Some(self.store_faults.clone()),
-            ..Dependencies::default()
-        });
-        let pre = PluginPre::new(self.sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
-            trap: crate::engine::first_line(&e),
-            guest_message: None,
-        })?;
-        let budget = self.meter.begin(&mut store);
-        let result = pre.instantiate_async(&mut store).await;
-        let (mut fuel, plugin) = self.meter.finish(&mut store, budget, result);
-        let plugin = plugin?;
-        if self.replacing {
-            let budget = self.meter.begin(&mut store);
-            let result = plugin.gauntlet_jobs_queue().call_recover(&mut store).await;
-            let (spent, result) = self.meter.finish(&mut store, budget, result);
-            fuel += spent;
-            result?;
-            self.replacing = false;
-        }
-        self.live = Some((store, plugin));
-        Ok(fuel)
-    }
-
-    /// Makes `request` on the live instance, replacing the instance and
-    /// making it again after each injected crash. Returns the fuel, the
-    /// crashes and the response.
-    async fn call(&mut self, request: Request) -> (u64, u32, Result<Response, Abort>) {
-        let mut fuel = 0;
-        let mut crashes = 0;
-        loop {
-            let result = match self.ensure_live().await {
-                Ok(spent) => {
-                    fuel += spent;
-                    let (store, plugin) = self.live.as_mut().expect("a live instance");
-                    let budget = self.meter.begin(store);
-                    let result = request.send(store, plugin).await;
-                    let (spent, result) = self.meter.finish(store, budget, result);
-                    fuel += spent;
-                    result
-                }
-                Err(abort) => Err(abort),
-            };
-            match result {
-                Err(Abort::Crash { reason }) => {
-                    crashes += 1;
-                    self.live = None;
-                    self.replacing = true;
-                    if crashes > MAX_CRASHES_PER_CALL {
-                        return (fuel, crashes, Err(Abort::Crash { reason }));
-                    }
-                }
-                other => return (fuel, crashes, other),
-            }
         }
     }
 
@@ -263,114 +196,54 @@ impl<'s> QueueDriver<'s> {
         }
     }
 
-    async fn report(
-        &mut self,
-        held: &Held,
-        report: Report,
-    ) -> (u64, u32, Result<Result<(), QueueError>, Abort>) {
-        let (id, token) = (held.id.clone(), held.raw_token.clone());
-        let request = match report {
-            Report::Complete => Request::Complete(id, token),
-            Report::FailRetryable => Request::Fail(id, token, "worker: transient failure", true),
-            Report::FailPermanent => Request::Fail(id, token, "worker: permanent failure", false),
-        };
-        let (fuel, crashes, response) = self.call(request).await;
-        let result = response.map(|r| r.done().map_err(|e| (&e).into()));
-        (fuel, crashes, result)
+    /// Records what `worker` was handed, and names it.
+    fn leased(&mut self, worker: &str, l: wit::LeasedJob) -> Lease {
+        let token = self.token_name(&l.token);
+        let job = self.label_of(&l.job_id);
+        self.holding.insert(
+            worker.to_string(),
+            Held {
+                id: l.job_id,
+                job: job.clone(),
+                raw_token: l.token,
+                token: token.clone(),
+                attempt: l.attempt,
+            },
+        );
+        Lease {
+            job,
+            token,
+            kind: l.kind,
+            payload: l.payload,
+            attempt: l.attempt,
+            expires_ms: l.expires_ms,
+        }
     }
 
-    /// A worker's report on the job it holds; it holds nothing afterwards.
-    async fn worker_reports(
-        &mut self,
-        worker: &str,
-        report: Report,
-        twice: bool,
-    ) -> (u64, u32, Result<Answer, Abort>) {
-        let Some(held) = self.holding.remove(worker) else {
-            return (0, 0, Ok(Answer::Idle));
-        };
-        let (mut fuel, mut crashes, result) = self.report(&held, report).await;
-        let result = match result {
-            Ok(r) => r,
-            Err(abort) => return (fuel, crashes, Err(abort)),
-        };
-        let mut again = None;
-        if twice {
-            let (f, c, second) = self.report(&held, report).await;
-            fuel += f;
-            crashes += c;
-            match second {
-                Ok(r) => again = Some(r),
-                Err(abort) => return (fuel, crashes, Err(abort)),
-            }
-        }
-        if report == Report::Complete {
-            self.completed.insert(worker.to_string(), held.clone());
-        }
-        let answer = Answer::Reported {
-            job: held.job,
-            token: held.token,
-            report,
-            again,
-            result,
-        };
-        (fuel, crashes, Ok(answer))
-    }
-
-    async fn serve(&mut self, op: &Op) -> (u64, u32, Result<Answer, Abort>) {
-        let request = match op {
+    /// The request `op` makes, or its answer if it makes none (a worker
+    /// that holds nothing).
+    fn request(&mut self, op: &Op) -> Result<Request, Answer> {
+        Ok(match op {
             Op::Enqueue(spec) => Request::Enqueue(spec.to_wit()),
             Op::Lease { worker, lease_ms } => Request::Lease(worker.clone(), *lease_ms),
             Op::Heartbeat { worker, lease_ms } => {
-                let Some(held) = self.holding.get(worker) else {
-                    return (0, 0, Ok(Answer::Idle));
-                };
+                let held = self.holding.get(worker).ok_or(Answer::Idle)?;
                 Request::Heartbeat(held.id.clone(), held.raw_token.clone(), *lease_ms)
             }
-            Op::Complete { worker } => {
-                return self.worker_reports(worker, Report::Complete, false).await;
-            }
-            Op::CompleteAgain { worker } => {
-                let Some(held) = self.completed.get(worker).cloned() else {
-                    return (0, 0, Ok(Answer::Idle));
-                };
-                let (fuel, crashes, result) = self.report(&held, Report::Complete).await;
-                let answer = result.map(|result| Answer::Reported {
-                    job: held.job,
-                    token: held.token,
-                    report: Report::Complete,
-                    again: None,
-                    result,
-                });
-                return (fuel, crashes, answer);
-            }
-            Op::Fail { worker, retryable } => {
-                let report = if *retryable {
-                    Report::FailRetryable
-                } else {
-                    Report::FailPermanent
-                };
-                return self.worker_reports(worker, report, false).await;
-            }
-            Op::Finish { worker } => return self.finish(worker).await,
             Op::Status { job } => Request::Status(self.id_of(job)),
             Op::DeadLetters => Request::DeadLetters,
             Op::Requeue { job } => Request::Requeue(self.id_of(job)),
-            Op::Crash => {
-                self.live = None;
-                self.replacing = true;
-                return match self.ensure_live().await {
-                    Ok(fuel) => (fuel, 0, Ok(Answer::Recovered)),
-                    Err(abort) => (0, 0, Err(abort)),
-                };
-            }
-        };
-        let (fuel, crashes, response) = self.call(request).await;
-        let response = match response {
-            Ok(response) => response,
-            Err(abort) => return (fuel, crashes, Err(abort)),
-        };
-        let answer = match (op, response) {
+            Op::Complete { .. }
+            | Op::CompleteAgain { .. }
+            | Op::Fail { .. }
+            | Op::Finish { .. }
+            | Op::Crash => unreachable!("served by their own paths"),
+        })
+    }
+
+    /// The answer to `op`, normalised, from the queue's response.
+    fn answer(&mut self, op: &Op, response: Response) -> Answer {
+        match (op, response) {
             (Op::Enqueue(spec), Response::Id(r)) => Answer::Enqueued(match r {
                 Ok(id) => {
                     self.labels
@@ -407,85 +280,271 @@ impl<'s> QueueDriver<'s> {
             }
             (Op::Requeue { .. }, Response::Done(r)) => Answer::Requeued(r.map_err(|e| (&e).into())),
             _ => unreachable!("each request has its own kind of response"),
-        };
-        (fuel, crashes, Ok(answer))
-    }
-
-    /// Records what `worker` was handed, and names it.
-    fn leased(&mut self, worker: &str, l: wit::LeasedJob) -> Lease {
-        let token = self.token_name(&l.token);
-        let job = self.label_of(&l.job_id);
-        self.holding.insert(
-            worker.to_string(),
-            Held {
-                id: l.job_id,
-                job: job.clone(),
-                raw_token: l.token,
-                token: token.clone(),
-                attempt: l.attempt,
-            },
-        );
-        Lease {
-            job,
-            token,
-            kind: l.kind,
-            payload: l.payload,
-            attempt: l.attempt,
-            expires_ms: l.expires_ms,
         }
-    }
-
-    /// A worker ends its run as the job's fate says.
-    async fn finish(&mut self, worker: &str) -> (u64, u32, Result<Answer, Abort>) {
-        let Some(held) = self.holding.get(worker) else {
-            return (0, 0, Ok(Answer::Idle));
-        };
-        let fate = self.fates.map_or(Fate::Complete, |f| {
-            f.draw(&self.seeds, &held.job, held.attempt)
-        });
-        let (report, twice) = match fate {
-            Fate::Die => {
-                let held = self.holding.remove(worker).expect("held");
-                return (0, 0, Ok(Answer::Died { job: held.job }));
-            }
-            Fate::Complete => (Report::Complete, false),
-            Fate::CompleteTwice => (Report::Complete, true),
-            Fate::FailRetryable => (Report::FailRetryable, false),
-            Fate::FailPermanent => (Report::FailPermanent, false),
-        };
-        self.worker_reports(worker, report, twice).await
-    }
-
-    /// The end of a run: faults off, then the status of every job enqueued
-    /// (by label), as the queue reports it; `None`: the queue does not know
-    /// the job.
-    pub async fn settle(&mut self) -> Result<BTreeMap<String, Option<Status>>, Abort> {
-        self.store_faults.lock().expect("store faults lock").clear();
-        let mut statuses = BTreeMap::new();
-        for (job, id) in self.ids.clone() {
-            let (_, _, response) = self.call(Request::Status(id)).await;
-            let status = match response? {
-                Response::Status(r) => r.ok().map(|s| self.status(&s)),
-                _ => unreachable!("status answers with a status"),
-            };
-            statuses.insert(job, status);
-        }
-        Ok(statuses)
     }
 }
 
-impl Driver for QueueDriver<'_> {
+fn lock(names: &Mutex<Names>) -> std::sync::MutexGuard<'_, Names> {
+    names.lock().expect("names lock")
+}
+
+/// A worker's report on `held`.
+async fn report(
+    queue: &mut Queue<'_>,
+    held: &Held,
+    report: Report,
+) -> (u64, u32, Result<Result<(), QueueError>, Abort>) {
+    let (id, token) = (held.id.clone(), held.raw_token.clone());
+    let request = match report {
+        Report::Complete => Request::Complete(id, token),
+        Report::FailRetryable => Request::Fail(id, token, "worker: transient failure", true),
+        Report::FailPermanent => Request::Fail(id, token, "worker: permanent failure", false),
+    };
+    let served = queue.serve(&request).await;
+    let result = served.result.map(|r| r.done().map_err(|e| (&e).into()));
+    (served.fuel, served.crashes, result)
+}
+
+/// A worker's report on the job it holds; it holds nothing afterwards.
+async fn worker_reports(
+    names: &Mutex<Names>,
+    queue: &mut Queue<'_>,
+    worker: &str,
+    how: Report,
+    twice: bool,
+) -> Answered {
+    let Some(held) = lock(names).holding.remove(worker) else {
+        return (0, 0, Ok(Answer::Idle));
+    };
+    let (mut fuel, mut crashes, result) = report(queue, &held, how).await;
+    let result = match result {
+        Ok(r) => r,
+        Err(abort) => return (fuel, crashes, Err(abort)),
+    };
+    let mut again = None;
+    if twice {
+        let (f, c, second) = report(queue, &held, how).await;
+        fuel += f;
+        crashes += c;
+        match second {
+            Ok(r) => again = Some(r),
+            Err(abort) => return (fuel, crashes, Err(abort)),
+        }
+    }
+    if how == Report::Complete {
+        lock(names)
+            .completed
+            .insert(worker.to_string(), held.clone());
+    }
+    let answer = Answer::Reported {
+        job: held.job,
+        token: held.token,
+        report: how,
+        again,
+        result,
+    };
+    (fuel, crashes, Ok(answer))
+}
+
+/// A worker ends its run as the job's fate says.
+async fn finish(names: &Mutex<Names>, queue: &mut Queue<'_>, worker: &str) -> Answered {
+    let fate = {
+        let names = lock(names);
+        let Some(held) = names.holding.get(worker) else {
+            return (0, 0, Ok(Answer::Idle));
+        };
+        names.fates.map_or(Fate::Complete, |f| {
+            f.draw(&names.seeds, &held.job, held.attempt)
+        })
+    };
+    let (how, twice) = match fate {
+        Fate::Die => {
+            let held = lock(names).holding.remove(worker).expect("held");
+            return (0, 0, Ok(Answer::Died { job: held.job }));
+        }
+        Fate::Complete => (Report::Complete, false),
+        Fate::CompleteTwice => (Report::Complete, true),
+        Fate::FailRetryable => (Report::FailRetryable, false),
+        Fate::FailPermanent => (Report::FailPermanent, false),
+    };
+    worker_reports(names, queue, worker, how, twice).await
+}
+
+/// Serves one operation of the scenario on `queue`.
+async fn serve(names: &Mutex<Names>, queue: &mut Queue<'_>, op: &Op) -> Answered {
+    match op {
+        Op::Complete { worker } => {
+            return worker_reports(names, queue, worker, Report::Complete, false).await;
+        }
+        Op::CompleteAgain { worker } => {
+            let Some(held) = lock(names).completed.get(worker).cloned() else {
+                return (0, 0, Ok(Answer::Idle));
+            };
+            let (fuel, crashes, result) = report(queue, &held, Report::Complete).await;
+            let answer = result.map(|result| Answer::Reported {
+                job: held.job,
+                token: held.token,
+                report: Report::Complete,
+                again: None,
+                result,
+            });
+            return (fuel, crashes, answer);
+        }
+        Op::Fail { worker, retryable } => {
+            let how = if *retryable {
+                Report::FailRetryable
+            } else {
+                Report::FailPermanent
+            };
+            return worker_reports(names, queue, worker, how, false).await;
+        }
+        Op::Finish { worker } => return finish(names, queue, worker).await,
+        Op::Crash => {
+            queue.crash();
+            return match queue.ensure_live().await {
+                Ok(fuel) => (fuel, 0, Ok(Answer::Recovered)),
+                Err(abort) => (0, 0, Err(abort)),
+            };
+        }
+        _ => {}
+    }
+    let request = match lock(names).request(op) {
+        Ok(request) => request,
+        Err(answer) => return (0, 0, Ok(answer)),
+    };
+    let served = queue.serve(&request).await;
+    let answer = served.result.map(|r| lock(names).answer(op, r));
+    (served.fuel, served.crashes, answer)
+}
+
+/// The end of a run: faults off, then the status of every job enqueued
+/// (by label), as the queue reports it; `None`: the queue does not know
+/// the job.
+async fn settle(
+    names: &Mutex<Names>,
+    queue: &mut Queue<'_>,
+    store_faults: &Mutex<StoreFaults>,
+) -> Result<BTreeMap<String, Option<Status>>, Abort> {
+    store_faults.lock().expect("store faults lock").clear();
+    let mut statuses = BTreeMap::new();
+    let ids = lock(names).ids.clone();
+    for (job, id) in ids {
+        let response = queue.serve(&Request::Status(id)).await.result;
+        let status = match response? {
+            Response::Status(r) => r.ok().map(|s| lock(names).status(&s)),
+            _ => unreachable!("status answers with a status"),
+        };
+        statuses.insert(job, status);
+    }
+    Ok(statuses)
+}
+
+/// What every replica of a run shares: the durable store and the store
+/// faults, and a replica maker.
+struct World<'s> {
+    sandbox: &'s Sandbox,
+    seeds: SeedTree,
+    clock: VirtualClock,
+    meter: Meter,
+    durable: Arc<Mutex<DurableStore>>,
+    store_faults: Arc<Mutex<StoreFaults>>,
+}
+
+impl<'s> World<'s> {
+    fn new(sandbox: &'s Sandbox, scenario: &Scenario) -> Self {
+        let seeds = SeedTree::new(scenario.seed);
+        let clock = VirtualClock::default();
+        clock.set_ms(scenario.plan.start_ms);
+        World {
+            sandbox,
+            seeds,
+            clock,
+            meter: Meter::new(
+                sandbox.limits(),
+                FuelPool::new(sandbox.limits().fuel_per_scenario),
+            ),
+            durable: Arc::new(Mutex::new(DurableStore::new(DEFAULT_QUOTA_BYTES))),
+            store_faults: Arc::new(Mutex::new(StoreFaults::new(
+                scenario.store_faults.clone(),
+                seeds,
+            ))),
+        }
+    }
+
+    fn replica(&self) -> Queue<'s> {
+        Replica::new(
+            self.sandbox,
+            self.seeds,
+            self.clock.clone(),
+            self.meter.clone(),
+            self.durable.clone(),
+            Dependencies {
+                store_faults: Some(self.store_faults.clone()),
+                ..Dependencies::default()
+            },
+        )
+    }
+
+    fn durable(&self) -> DurableStore {
+        self.durable.lock().expect("durable store lock").clone()
+    }
+}
+
+/// Serves a scenario's operations one at a time to one replica of the
+/// queue.
+struct QueueDriver<'w, 's> {
+    world: &'w World<'s>,
+    names: Mutex<Names>,
+    queue: Queue<'s>,
+    step: u64,
+}
+
+impl Driver for QueueDriver<'_, '_> {
     type Op = Op;
     type Output = Output;
 
     async fn call(&mut self, op: &Op) -> (u64, Result<Output, Abort>) {
         self.step += 1;
-        self.store_faults
+        self.world
+            .store_faults
             .lock()
             .expect("store faults lock")
             .begin_step(self.step);
-        let (fuel, crashes, answer) = self.serve(op).await;
+        let (fuel, crashes, answer) = serve(&self.names, &mut self.queue, op).await;
         (fuel, answer.map(|answer| Output { answer, crashes }))
+    }
+}
+
+/// Serves a concurrent scenario's operations to replicas of the queue.
+struct Concurrent<'s> {
+    names: Mutex<Names>,
+    replicas: std::marker::PhantomData<Queue<'s>>,
+}
+
+impl<'a, 's: 'a> concurrent::Client<'a> for Concurrent<'s> {
+    type Op = Op;
+    type Output = Output;
+    type Replica = Queue<'s>;
+
+    fn process(&self, op: &Op) -> String {
+        op.process().to_string()
+    }
+
+    fn call(
+        &'a self,
+        op: &'a Op,
+        mut queue: Queue<'s>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = concurrent::Served<Queue<'s>, Output>> + 'a>> {
+        Box::pin(async move {
+            let (fuel, crashes, answer) = serve(&self.names, &mut queue, op).await;
+            let imports = queue.take_imports();
+            concurrent::Served {
+                replica: queue,
+                fuel,
+                result: answer.map(|answer| Output { answer, crashes }),
+                imports,
+            }
+        })
     }
 }
 
@@ -498,8 +557,11 @@ pub struct Run {
     /// The durable store at the end.
     pub durable: DurableStore,
     pub peak_memory: usize,
-    /// What the last instance printed and logged.
+    /// What the last instance printed and logged (every replica's, in a
+    /// concurrent run).
     pub output: String,
+    /// A concurrent run's scheduling: the replica polled at each step.
+    pub trace: Vec<u32>,
 }
 
 impl Run {
@@ -541,36 +603,87 @@ impl Run {
     }
 }
 
-/// Runs `scenario` against fresh instances of the sandbox's component.
+/// Runs `scenario` against fresh instances of the sandbox's component:
+/// one replica called one operation at a time, or, for a concurrent
+/// scenario, several at once ([`crate::concurrent`]).
 pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
-    let clock = VirtualClock::default();
-    clock.set_ms(scenario.plan.start_ms);
-    let fuel = FuelPool::new(sandbox.limits().fuel_per_scenario);
-    let driver = QueueDriver::new(sandbox, scenario, clock.clone(), fuel);
-    let mut sim = Sim::new(&scenario.plan, clock, driver);
+    if let Some(spec) = &scenario.concurrency {
+        return run_concurrent(sandbox, scenario, spec);
+    }
+    let world = World::new(sandbox, scenario);
+    let driver = QueueDriver {
+        world: &world,
+        names: Mutex::new(Names::new(scenario)),
+        queue: world.replica(),
+        step: 0,
+    };
+    let mut sim = Sim::new(&scenario.plan, world.clock.clone(), driver);
     sim.run().await;
     let aborted = sim.history().abort().map(|(_, a)| a.clone());
     let (mut driver, history) = sim.into_parts();
     let settled = match aborted {
         Some(abort) => Err(abort),
-        None => driver.settle().await,
+        None => settle(&driver.names, &mut driver.queue, &world.store_faults).await,
     };
-    let peak_memory = driver
-        .live
-        .as_ref()
-        .map_or(0, |(store, _)| sandbox::peak_memory(store));
-    let output = driver
-        .live
-        .as_ref()
-        .map(|(store, _)| sandbox::output(store).0)
-        .unwrap_or_default();
-    let durable = driver.durable.lock().expect("durable store lock").clone();
+    let store = driver.queue.store();
     Run {
         history,
         settled,
-        durable,
-        peak_memory,
-        output,
+        durable: world.durable(),
+        peak_memory: store.map_or(0, sandbox::peak_memory),
+        output: store.map(|s| sandbox::output(s).0).unwrap_or_default(),
+        trace: Vec::new(),
+    }
+}
+
+/// A concurrent scenario: its replicas over one store, then the settling
+/// pass on the first of them, all on gauntlet's own executor.
+fn run_concurrent(sandbox: &Sandbox, scenario: &Scenario, spec: &ConcurrencySpec) -> Run {
+    let world = World::new(sandbox, scenario);
+    let client = Concurrent {
+        names: Mutex::new(Names::new(scenario)),
+        replicas: std::marker::PhantomData,
+    };
+    let replicas = (0..spec.replicas)
+        .map(|_| world.replica().parking())
+        .collect();
+    let finished = concurrent::run(
+        &client,
+        &scenario.plan,
+        spec,
+        &world.seeds,
+        &world.clock,
+        replicas,
+    );
+    let mut replicas = finished.replicas;
+    let settled = match finished.history.abort() {
+        Some((_, abort)) => Err(abort.clone()),
+        None => {
+            let queue = replicas.first_mut().expect("a replica");
+            crate::sched::block_on(
+                &world.clock,
+                settle(&client.names, queue, &world.store_faults),
+            )
+            .unwrap_or_else(|stall| {
+                Err(Abort::Trap {
+                    trap: stall.to_string(),
+                    guest_message: None,
+                })
+            })
+        }
+    };
+    let stores: Vec<_> = replicas.iter().filter_map(|r| r.store()).collect();
+    Run {
+        history: finished.history,
+        settled,
+        durable: world.durable(),
+        peak_memory: stores
+            .iter()
+            .map(|s| sandbox::peak_memory(s))
+            .max()
+            .unwrap_or(0),
+        output: concurrent::outputs(&stores),
+        trace: finished.trace,
     }
 }
 
@@ -584,6 +697,14 @@ pub fn evaluate(
     Vec<crate::check::CheckResult>,
     Option<crate::check::Divergence>,
 ) {
+    if scenario.concurrency.is_some() {
+        let mut results = races::all(scenario, plugin);
+        results.push(crate::check::CheckResult::skip(
+            crate::diff::CHECK,
+            crate::diff::NOT_COMPARED_CONCURRENT,
+        ));
+        return (results, None);
+    }
     let plan = &scenario.plan;
     let mut results = checks::all(scenario, plugin);
     let divergence = crate::diff::first_divergence(plan, &reference.history, &plugin.history);

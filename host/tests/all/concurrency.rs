@@ -80,3 +80,97 @@ fn two_instances_interleave_at_store_imports_in_the_seeds_order() {
         "every seed interleaved alike"
     );
 }
+
+/// The report and the run history of `component` on a concurrent
+/// scenario, as JSON.
+fn concurrent_run(wasm: &std::path::Path, scenario: &str) -> (String, String) {
+    let report = crate::common::test_component(wasm, Some(scenario));
+    let track = gauntlet::track::Track::named("job-queue").unwrap();
+    let source = track.select_scenarios(Some(scenario)).unwrap().remove(0);
+    let scenario = gauntlet::track::job_queue::scenario::Scenario::load(&source, None).unwrap();
+    let plugin =
+        gauntlet::plugin::load(&crate::common::cache(), wasm, Default::default(), true).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let run = rt.block_on(gauntlet::track::job_queue::run(&plugin.sandbox, &scenario));
+    (
+        serde_json::to_string(&report).unwrap(),
+        run.history.to_json_lines(),
+    )
+}
+
+#[test]
+fn a_concurrent_job_queue_run_is_the_same_byte_for_byte_twice() {
+    let naive = crate::common::plugin_wasm("job-queue/naive");
+    for scenario in ["concurrent-workers", "concurrent-workload"] {
+        let (report, history) = concurrent_run(&naive, scenario);
+        assert_eq!(
+            (report.clone(), history.clone()),
+            concurrent_run(&naive, scenario)
+        );
+        // The history has the overlap: spans with replicas and imports.
+        assert!(history.contains("\"span\":{\"replica\":"), "{scenario}");
+        assert!(history.contains("store.transact"), "{scenario}");
+        // Several replicas served, and calls overlapped: some call was sent
+        // before another one sent earlier was answered.
+        let spans: Vec<(u64, u64, u64)> = history
+            .lines()
+            .filter_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let s = v.get("span")?;
+                Some((
+                    s["replica"].as_u64()?,
+                    s["invoked"].as_u64()?,
+                    s["completed"].as_u64()?,
+                ))
+            })
+            .collect();
+        let replicas: std::collections::BTreeSet<u64> = spans.iter().map(|s| s.0).collect();
+        assert!(replicas.len() >= 3, "{scenario}: {replicas:?}");
+        assert!(
+            spans
+                .iter()
+                .any(|a| spans.iter().any(|b| a.1 < b.1 && b.1 < a.2)),
+            "{scenario}: no calls overlapped"
+        );
+    }
+}
+
+#[test]
+fn the_reference_and_the_naive_queue_pass_every_concurrent_scenario_on_every_seed() {
+    use gauntlet::check::Verdict;
+    let cache = crate::common::cache();
+    let track = gauntlet::track::Track::named("job-queue").unwrap();
+    let queue = reference("job-queue");
+    let naive = gauntlet::plugin::load(
+        &cache,
+        &crate::common::plugin_wasm("job-queue/naive"),
+        Default::default(),
+        true,
+    )
+    .unwrap();
+    for scenario in ["concurrent-workers", "concurrent-workload"] {
+        let sources = track.select_scenarios(Some(scenario)).unwrap();
+        for seed in crate::common::VARIANT_SEEDS {
+            for plugin in [&queue, &naive] {
+                let report = gauntlet::runner::run_suite(
+                    plugin,
+                    &queue,
+                    &sources,
+                    seed,
+                    &mut gauntlet::report::Silent,
+                )
+                .unwrap();
+                let r = &report.scenarios[0];
+                assert_eq!(
+                    r.verdict,
+                    Verdict::Pass,
+                    "{scenario} {seed:?}: {:#?}",
+                    r.checks
+                );
+                assert!(r.checks.iter().all(|c| c.held()), "{:#?}", r.checks);
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@ use crate::common::{
 
 #[test]
 fn naive_queue_passes_every_scenario() {
-    passes_everything("job-queue/naive", 14);
+    passes_everything("job-queue/naive", 16);
 }
 
 #[test]
@@ -140,4 +140,32 @@ fn a_retry_made_runnable_late_is_caught_by_backoff_respected_as_a_timing_error()
         message.contains("it was first leased at t=") && message.contains("ms late)"),
         "{message}"
     );
+}
+
+#[test]
+fn leasing_without_compare_and_set_passes_sequentially_and_is_caught_by_lease_exclusive_under_replicas()
+ {
+    // Called one call at a time it is the reference.
+    for scenario in [
+        "happy-path",
+        "crashes-at-store-writes",
+        "stale-lease-tokens",
+    ] {
+        let report = test_component(&plugin_wasm("job-queue/lease-without-cas"), Some(scenario));
+        assert_eq!(
+            only(&report).verdict,
+            gauntlet::check::Verdict::Pass,
+            "{scenario}"
+        );
+    }
+    // As replicas over one store, two leases racing both take one job.
+    for scenario in ["concurrent-workers", "concurrent-workload"] {
+        let message = caught("job-queue/lease-without-cas", scenario, "lease-exclusive");
+        assert!(
+            message.contains("still ran: neither lease ended")
+                && message.contains("parked at")
+                && message.contains("store.transact"),
+            "{message}"
+        );
+    }
 }

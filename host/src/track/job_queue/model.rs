@@ -125,6 +125,22 @@ pub enum Op {
 }
 
 impl Op {
+    /// The client process that sends it in a concurrent run: a worker's
+    /// calls are the worker's, enqueues the producer's, the rest the
+    /// operator's.
+    pub fn process(&self) -> &str {
+        match self {
+            Op::Lease { worker, .. }
+            | Op::Heartbeat { worker, .. }
+            | Op::Complete { worker }
+            | Op::CompleteAgain { worker }
+            | Op::Fail { worker, .. }
+            | Op::Finish { worker } => worker,
+            Op::Enqueue(_) => "producer",
+            Op::Status { .. } | Op::DeadLetters | Op::Requeue { .. } | Op::Crash => "operator",
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::Enqueue(_) => "enqueue",

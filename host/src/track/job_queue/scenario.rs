@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{Answer, JobSpec, Op, QueueError, Schedule, State};
+use crate::concurrent::ConcurrencySpec;
 use crate::error::Result;
 use crate::scenario::{Common, DEFAULT_START_MS, HasCommon, Range, Source};
 use crate::sim::{Action, Plan, SeedTree};
@@ -31,6 +32,8 @@ struct Spec {
     #[serde(default)]
     steps: Vec<Spanned<StepSpec>>,
     generate: Option<Spanned<GenerateSpec>>,
+    /// Replicas, calls in flight, the scheduler: a concurrent scenario.
+    concurrency: Option<Spanned<ConcurrencySpec>>,
 }
 
 fn default_start() -> u64 {
@@ -293,6 +296,10 @@ struct GenerateSpec {
     crashes: Option<u64>,
     /// How long workers go on after the last enqueue.
     drain_ms: Option<u64>,
+    /// Every event's instant rounded up to a multiple of this: calls that
+    /// land on one instant overlap in a concurrent scenario (0 or absent:
+    /// no rounding).
+    tick_ms: Option<u64>,
 }
 
 /// How a generated workload's runs end, in parts per million of runs.
@@ -352,6 +359,8 @@ pub struct Scenario {
     pub plan: Plan<Op>,
     /// Expectations by call index, with the line they were written on.
     pub expectations: BTreeMap<usize, (Expect, usize)>,
+    /// Replicas and calls in flight: `None` for a sequential scenario.
+    pub concurrency: Option<ConcurrencySpec>,
 }
 
 impl Scenario {
@@ -479,6 +488,11 @@ impl Scenario {
                 continue;
             };
             if let Some(expect) = &s.expect {
+                if spec.concurrency.is_some() {
+                    return Err(err(
+                        "a concurrent scenario's answers depend on the interleaving: its steps take no expect (its checks judge the run)".into(),
+                    ));
+                }
                 expectations.insert(calls, (expect.clone(), line));
             }
             actions.push(Action::Call(op));
@@ -494,6 +508,13 @@ impl Scenario {
                 &mut actions,
             )?);
         }
+        let concurrency = match &spec.concurrency {
+            Some(c) => match c.get_ref().problem() {
+                Some(problem) => return Err(source.error_at_span(c.span(), problem)),
+                None => Some(c.get_ref().clone()),
+            },
+            None => None,
+        };
         Ok(Scenario {
             name: source.name.clone(),
             file: source.file.clone(),
@@ -506,6 +527,7 @@ impl Scenario {
                 actions,
             },
             expectations,
+            concurrency,
         })
     }
 }
@@ -566,8 +588,10 @@ fn generate_workload(
     // (time, tie-break, what): a deterministic event queue.
     let mut events: BTreeSet<(u64, u64, Next)> = BTreeSet::new();
     let mut order = 0u64;
+    let tick = spec.tick_ms.unwrap_or(0).max(1);
     let mut push = |events: &mut BTreeSet<_>, at: u64, next: Next| {
         order += 1;
+        let at = at.div_ceil(tick).saturating_mul(tick);
         events.insert((at, order, next));
     };
     push(&mut events, 0, Next::Enqueue);

@@ -707,6 +707,7 @@ mod tests {
                             call,
                             fuel: 0,
                             outcome: Outcome::Returned(output),
+                            span: None,
                         },
                     });
                     call += 1;
