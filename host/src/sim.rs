@@ -283,6 +283,13 @@ impl<Out> History<Out> {
         })
     }
 
+    /// Whether this is a concurrent run's history (its calls carry spans).
+    pub fn is_concurrent(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| matches!(&e.event, Event::Call { span: Some(_), .. }))
+    }
+
     pub fn total_fuel(&self) -> u64 {
         self.entries
             .iter()

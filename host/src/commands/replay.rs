@@ -73,9 +73,18 @@ impl ReplayCommand {
                 plugin.path.display(),
                 K::description(&scenario)
             );
-            let focus = (!self.all && plan.call_count() > LONG)
-                .then(|| pair.divergence.as_ref().map_or(0, |d| d.call));
-            print_trace(plan, history, K::history(&pair.other), focus);
+            if history.is_concurrent() {
+                let broke = pair
+                    .checks
+                    .iter()
+                    .find(|c| c.status == crate::check::Status::Fail)
+                    .and_then(|c| c.call);
+                print_lanes(plan, history, broke, self.all);
+            } else {
+                let focus = (!self.all && plan.call_count() > LONG)
+                    .then(|| pair.divergence.as_ref().map_or(0, |d| d.call));
+                print_trace(plan, history, K::history(&pair.other), focus);
+            }
             let output = K::output(&pair.plugin);
             if !output.is_empty() {
                 anstream::println!("{}", "plugin output:".bold());
@@ -220,5 +229,109 @@ fn print_trace<Op: std::fmt::Display, Out: Compared + Clone>(
                 }
             }
         }
+    }
+}
+
+/// Prints a concurrent run in lanes, one column per replica: every send
+/// (`→`) and every answer (`←`, with the imports the call parked at) in
+/// the order they happened, the call where a check failed marked `✗`.
+/// Without `all`, a long run shows the events around that call.
+fn print_lanes<Op: std::fmt::Display, Out: Compared + Clone>(
+    plan: &crate::sim::Plan<Op>,
+    history: &History<Out>,
+    broke: Option<usize>,
+    all: bool,
+) {
+    // (position, answered?, entry)
+    let mut events = Vec::new();
+    for entry in &history.entries {
+        if let Event::Call {
+            span: Some(span), ..
+        } = &entry.event
+        {
+            events.push((span.invoked, false, entry, span));
+            events.push((span.completed, true, entry, span));
+        }
+    }
+    events.sort_by_key(|e| e.0);
+    let lanes = events.iter().map(|e| e.3.replica + 1).max().unwrap_or(1) as usize;
+    let width = (96 / lanes).clamp(24, 48);
+    let window = broke
+        .filter(|_| !all && events.len() > LONG)
+        .and_then(|call| {
+            events
+                .iter()
+                .find_map(|(_, _, entry, span)| match entry.event {
+                    Event::Call { call: c, .. } if c == call => {
+                        Some((span.invoked, span.completed))
+                    }
+                    _ => None,
+                })
+        })
+        .map(|(from, to)| (from.saturating_sub(CONTEXT as u64 * 4), to + CONTEXT as u64));
+    let limit = if all || window.is_some() {
+        usize::MAX
+    } else {
+        LONG
+    };
+    anstream::println!(
+        "(a concurrent run: the plugin's own interleaving, in lanes; the reference ran the same scenario under its own{})",
+        match window {
+            Some((a, b)) => format!("; showing events {a}..={b}, --all shows every one"),
+            None if events.len() > LONG && !all => {
+                format!("; showing the first {LONG} events, --all shows every one")
+            }
+            None => String::new(),
+        }
+    );
+    let header: String = (0..lanes)
+        .map(|r| format!("{:<width$}", format!("replica {r}")))
+        .collect();
+    anstream::println!("{:>6} {:>10}     {}", "event", "time", header.bold());
+    for (position, answered, entry, span) in events.iter().take(limit) {
+        if window.is_some_and(|(a, b)| *position < a || *position > b) {
+            continue;
+        }
+        let Event::Call { call, outcome, .. } = &entry.event else {
+            continue;
+        };
+        let op = match plan.actions.get(entry.step) {
+            Some(Action::Call(op)) => op.to_string(),
+            _ => String::new(),
+        };
+        let (time, cell) = if *answered {
+            let out = match outcome {
+                Outcome::Returned(out) => out.to_string(),
+                Outcome::Aborted(abort) => format!("ABORTED: {abort}"),
+            };
+            let imports = if span.imports.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", span.imports.join(" "))
+            };
+            (span.completed_ms, format!("← #{call} {out}{imports}"))
+        } else {
+            (entry.time_ms, format!("→ #{call} {op}"))
+        };
+        let mark = if broke == Some(*call) && *answered {
+            "✗".red().to_string()
+        } else {
+            " ".to_string()
+        };
+        let pad = " ".repeat(width * span.replica as usize);
+        let text = diff::clip(
+            &cell,
+            width.saturating_sub(1).max(LINE_LIMIT.min(width * 3)),
+        );
+        anstream::println!(
+            "{:>6} {:>+10} ms {mark} {pad}{}",
+            position,
+            time as i64 - plan.start_ms as i64,
+            if broke == Some(*call) {
+                text.red().to_string()
+            } else {
+                text
+            }
+        );
     }
 }
