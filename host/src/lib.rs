@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod html;
 pub mod langs;
+pub mod linearize;
 pub mod plugin;
 pub mod replica;
 pub mod report;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use gauntlet::check::{Status, Verdict};
+use gauntlet::check::Verdict;
 use gauntlet::engine::{ComponentCache, new_engine};
 use gauntlet::plugin::{self, Plugin};
 use gauntlet::report::Silent;

@@ -142,8 +142,11 @@ pub struct MemStore {
     /// Runs once, right before the next `transact` of any queue over this
     /// store: another replica's call landing between a call's reads and its
     /// save.
-    before_transact: Rc<RefCell<Option<Box<dyn FnOnce()>>>>,
+    before_transact: Rc<RefCell<Option<Hook>>>,
 }
+
+/// What runs before a `transact` (see [`MemStore::before_next_transact`]).
+type Hook = Box<dyn FnOnce()>;
 
 impl MemStore {
     pub fn new(imports: Imports) -> Self {
