@@ -677,3 +677,72 @@ fn generate_workload(
     }
     Ok(fates)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Scenario> {
+        let source = Source {
+            name: "t".into(),
+            file: "t.toml".into(),
+            text: format!(
+                "format = 1\ndescription = \"t\"\nseed = 1\n{text}\n[[steps]]\nenqueue = {{ as = \"a\" }}\n"
+            ),
+        };
+        Scenario::load(&source, None)
+    }
+
+    #[test]
+    fn a_concurrency_section_is_read_and_checked_with_its_line() {
+        let ok = load("[concurrency]\nreplicas = 2\nin-flight = 4\nscheduler = { strategy = \"pct\", depth = 2, steps = 50 }\n").unwrap();
+        let spec = ok.concurrency.expect("a concurrent scenario");
+        assert_eq!((spec.replicas, spec.in_flight), (2, 4));
+        assert_eq!(spec.routing, crate::concurrent::Routing::RoundRobin);
+        // The section's line for what is wrong with it as a whole, the
+        // value's own for a value that does not parse.
+        for (section, line, wanted) in [
+            (
+                "replicas = 0\nin-flight = 4\nscheduler = { strategy = \"uniform\" }",
+                4,
+                "replicas must be 1..=64",
+            ),
+            (
+                "replicas = 2\nin-flight = 0\nscheduler = { strategy = \"uniform\" }",
+                4,
+                "in-flight must be 1..=1024",
+            ),
+            (
+                "replicas = 2\nin-flight = 2\nscheduler = { strategy = \"pct\", depth = 0, steps = 9 }",
+                4,
+                "depth and steps must be at least 1",
+            ),
+            (
+                "replicas = 2\nin-flight = 2\nscheduler = { strategy = \"random\" }",
+                7,
+                "unknown variant `random`",
+            ),
+            (
+                "replicas = 2\nin-flight = 2",
+                4,
+                "missing field `scheduler`",
+            ),
+        ] {
+            let e = load(&format!("[concurrency]\n{section}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(wanted) && e.starts_with(&format!("t.toml:{line}:")),
+                "{section}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_concurrent_scenario_takes_no_expectations() {
+        let e = load("[concurrency]\nreplicas = 2\nin-flight = 2\nscheduler = { strategy = \"uniform\" }\n[[steps]]\nlease = \"w1\"\nexpect = { none = true }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("depend on the interleaving"), "{e}");
+    }
+}
