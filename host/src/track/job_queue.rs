@@ -6,6 +6,7 @@
 //! made again).
 
 pub mod checks;
+mod linear;
 pub mod model;
 pub mod races;
 pub mod scenario;

@@ -167,5 +167,14 @@ fn leasing_without_compare_and_set_passes_sequentially_and_is_caught_by_lease_ex
                 && message.contains("store.transact"),
             "{message}"
         );
+        // The linearizability check shows the sub-history: the enqueue and
+        // the two leases that both took the job.
+        let message = caught("job-queue/lease-without-cas", scenario, "linearizable");
+        assert!(
+            message.contains("no order of these calls on job")
+                && message.matches(": lease for").count() == 2
+                && message.matches("enqueue").count() == 1,
+            "{message}"
+        );
     }
 }

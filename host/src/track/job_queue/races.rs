@@ -11,6 +11,8 @@
 //! - `no-job-lost`: every job enqueued is known to the queue at the end.
 //! - `completion-kept`: every job whose completion the queue accepted is
 //!   succeeded at the end.
+//! - `linearizable`: some order of the calls, each taking effect between
+//!   its send and its answer, explains every answer (see [`super::linear`]).
 
 use std::collections::BTreeMap;
 
@@ -67,6 +69,7 @@ pub fn all(scenario: &Scenario, run: &Run) -> Vec<CheckResult> {
         lease_exclusive(&calls),
         no_job_lost(&calls, run),
         completion_kept(&calls, run),
+        super::linear::linearizable(&calls, run.history.abort().is_some()),
     ]
 }
 
