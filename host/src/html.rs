@@ -30,7 +30,9 @@ use crate::commands::{BenchEntry, BenchReport, BenchScenario, rate};
 use crate::diff::{ComparedScenario, DiffReport, DiffRow};
 use crate::error::{Error, Result};
 use crate::report::megabytes;
-use crate::runner::{DependencyReport, RunReport, ScenarioReport, TimelineEvent};
+use crate::runner::{
+    DependencyReport, LaneCall, RunReport, ScenarioReport, TimelineEvent, first_failing_call,
+};
 
 const STYLE: &str = include_str!("html/style.css");
 const SCRIPT: &str = include_str!("html/report.js");
@@ -556,6 +558,21 @@ fn scenario_section(index: usize, r: &ScenarioReport) -> Markup {
                     div.block {
                         div.label { "failed checks" }
                         (check_list(&failed))
+                    }
+                }
+                @if !r.lanes.is_empty() {
+                    @let failing = first_failing_call(&r.checks).map(|call| {
+                        let names: Vec<&str> = failed.iter().filter(|c| c.call == Some(call)).map(|c| c.name).collect();
+                        (call, names.join(", "))
+                    });
+                    div.block {
+                        div.label { "calls in lanes" }
+                        (lanes(
+                            &r.lanes,
+                            r.lanes_total,
+                            failing.as_ref().map(|(call, names)| (*call, names.as_str())),
+                            r.abort.as_ref().map(|a| a.call),
+                        ))
                     }
                 }
                 @if let Some(d) = &r.first_divergence {
@@ -1195,6 +1212,284 @@ fn nice_step(raw: f64) -> f64 {
 }
 
 // ---------------------------------------------------------------------------
+// A concurrent run in lanes: a lane per replica over the run's one order of
+// events, each call a bar from when it was sent to when it was answered
+// (as `gauntlet replay` prints it in columns), the failing call marked.
+
+/// Rows a lane stacks overlapping calls in (past them, bars overlap).
+const LANE_ROWS: usize = 6;
+
+/// The calls of each lane and the row each is drawn in: per replica, the
+/// calls' indexes into `calls` by when they were sent, each in the first
+/// row free by then.
+fn lane_rows(calls: &[LaneCall], replicas: usize) -> Vec<(usize, Vec<(usize, usize)>)> {
+    let mut lanes = Vec::with_capacity(replicas);
+    for replica in 0..replicas {
+        let mut mine: Vec<usize> = (0..calls.len())
+            .filter(|i| calls[*i].replica as usize == replica)
+            .collect();
+        mine.sort_by_key(|i| (calls[*i].invoked, calls[*i].completed));
+        // The last answer of each row.
+        let mut ends: Vec<u64> = Vec::new();
+        let mut placed = Vec::with_capacity(mine.len());
+        for i in mine {
+            let c = &calls[i];
+            let row = match ends.iter().position(|end| *end < c.invoked) {
+                Some(row) => row,
+                None if ends.len() < LANE_ROWS => {
+                    ends.push(0);
+                    ends.len() - 1
+                }
+                // Every row busy: the one free soonest.
+                None => (0..ends.len()).min_by_key(|r| ends[*r]).unwrap_or(0),
+            };
+            ends[row] = ends[row].max(c.completed);
+            placed.push((i, row));
+        }
+        lanes.push((ends.len().max(1), placed));
+    }
+    lanes
+}
+
+fn lane_title(c: &LaneCall, failing: Option<(usize, &str)>) -> String {
+    let mut title = format!(
+        "call {} · replica {} · process {}\n{} → {}\nsent at event {}, t={} ms · answered at event {}, t={} ms ({:+} ms)",
+        c.call,
+        c.replica,
+        c.process,
+        c.operation,
+        c.answer,
+        c.invoked,
+        c.invoked_ms,
+        c.completed,
+        c.completed_ms,
+        c.completed_ms as i64 - c.invoked_ms as i64,
+    );
+    if c.imports.is_empty() {
+        title.push_str("\nparked at no import");
+    } else {
+        title.push_str(&format!("\nparked at: {}", c.imports.join(" ")));
+    }
+    if let Some((call, checks)) = failing
+        && call == c.call
+    {
+        title.push_str(&format!("\n✗ {checks} fails at this call"));
+    }
+    title
+}
+
+fn lanes(
+    calls: &[LaneCall],
+    total: usize,
+    failing: Option<(usize, &str)>,
+    abort: Option<usize>,
+) -> Markup {
+    const W: f64 = 1000.0;
+    const LEFT: f64 = 64.0;
+    const RIGHT: f64 = 14.0;
+    const TOP: f64 = 16.0;
+    const ROW: f64 = 14.0;
+    const BAR: f64 = 11.0;
+    const PAD: f64 = 2.0;
+    const GAP: f64 = 4.0;
+    let replicas = calls
+        .iter()
+        .map(|c| c.replica as usize + 1)
+        .max()
+        .unwrap_or(1);
+    let rows = lane_rows(calls, replicas);
+    let first = calls.iter().map(|c| c.invoked).min().unwrap_or(0);
+    let last = calls
+        .iter()
+        .map(|c| c.completed)
+        .max()
+        .unwrap_or(0)
+        .max(first);
+    let slots = (last - first + 1) as f64;
+    let unit = (W - LEFT - RIGHT) / slots;
+    // An event's slot: [start, end) on the x axis.
+    let start = |position: u64| LEFT + (position - first) as f64 * unit;
+    let end = |position: u64| start(position) + unit;
+    let inset = if unit >= 4.0 { 0.5 } else { 0.0 };
+    let mut lane_y = Vec::with_capacity(replicas);
+    let mut y = TOP;
+    for (count, _) in &rows {
+        lane_y.push(y);
+        y += *count as f64 * ROW + 2.0 * PAD + GAP;
+    }
+    let bottom = y - GAP;
+    let axis_y = bottom + 4.0;
+    let height = axis_y + 16.0;
+    let failing_call = failing.and_then(|(call, _)| calls.iter().find(|c| c.call == call));
+    // Every bar with its place; the failing call's last, so it is on top.
+    struct Bar<'a> {
+        call: &'a LaneCall,
+        x: f64,
+        y: f64,
+        width: f64,
+        class: &'static str,
+    }
+    let mut bars: Vec<Bar> = Vec::with_capacity(calls.len());
+    for (lane, (_, placed)) in rows.iter().enumerate() {
+        for &(i, row) in placed {
+            let c = &calls[i];
+            let x = start(c.invoked) + inset;
+            let is_failing = failing.is_some_and(|(call, _)| call == c.call);
+            let class = if is_failing {
+                "call failing"
+            } else if abort == Some(c.call) {
+                "call aborted"
+            } else {
+                "call"
+            };
+            // The failing call stays visible however dense the run.
+            let least = if is_failing { 3.0 } else { 1.0 };
+            bars.push(Bar {
+                call: c,
+                x,
+                y: lane_y[lane] + PAD + row as f64 * ROW + (ROW - BAR) / 2.0,
+                width: (end(c.completed) - inset - x).max(least),
+                class,
+            });
+        }
+    }
+    bars.sort_by_key(|b| failing.is_some_and(|(call, _)| call == b.call.call));
+    let axis_marks: Vec<u64> = {
+        let span = last - first;
+        let step = (nice_step(slots / 5.0).max(1.0) as u64).max(1);
+        let mut marks = vec![first];
+        let mut m = (first / step + 1) * step;
+        if ((m - first) as f64) < step as f64 * 0.6 {
+            m += step;
+        }
+        while m < last && (last - m) as f64 >= step as f64 * 0.6 {
+            marks.push(m);
+            m += step;
+        }
+        if span > 0 {
+            marks.push(last);
+        }
+        marks
+    };
+    let mid = |p: u64| start(p) + unit / 2.0;
+    let band = failing_call.map(|c| {
+        (
+            start(c.invoked),
+            end(c.completed).max(start(c.invoked) + 3.0),
+        )
+    });
+    let overlapping = failing_call.map_or(0, |f| {
+        calls
+            .iter()
+            .filter(|c| c.call != f.call && c.invoked < f.completed && c.completed > f.invoked)
+            .count()
+    });
+    html! {
+        div.timeline.lanes {
+            p.note {
+                "Each bar is a call, from when it was sent to when it was answered, on the replica that served it; "
+                "the x axis is the run's order of events. Calls overlapping in time overlap here; "
+                "a replica serves one call at a time, others wait in its queue."
+            }
+            svg viewBox=(format!("0 0 {W} {}", f1(height))) role="img"
+                aria-label=(format!("{} calls on {} replicas", calls.len(), replicas)) {
+                @for (lane, (count, _)) in rows.iter().enumerate() {
+                    @let y = lane_y[lane];
+                    @let h = *count as f64 * ROW + 2.0 * PAD;
+                    rect.lane x=(LEFT) y=(f1(y)) width=(W - LEFT - RIGHT) height=(f1(h)) rx="3" {}
+                    text.lane-label x=(LEFT - 8.0) y=(f1(y + PAD + ROW / 2.0 + 4.0)) text-anchor="end" { "replica " (lane) }
+                }
+                @if let (Some((x0, x1)), Some(c)) = (band, failing_call) {
+                    rect.overlap x=(f1(x0)) y=(f1(TOP - 3.0)) width=(f1(x1 - x0)) height=(f1(axis_y - TOP + 3.0)) {
+                        title { "call " (c.call) " was out from event " (c.invoked) " to " (c.completed) "; " (overlapping) " other call" @if overlapping != 1 { "s" } " overlapped it" }
+                    }
+                }
+                @for b in &bars {
+                    g {
+                        title { (lane_title(b.call, failing)) }
+                        rect class=(b.class) x=(f1(b.x)) y=(f1(b.y)) width=(f1(b.width)) height=(BAR) rx="2" {}
+                        @let label = b.call.call.to_string();
+                        @if b.width >= label.len() as f64 * 6.0 + 4.0 {
+                            text.call-num x=(f1(b.x + b.width / 2.0)) y=(f1(b.y + BAR - 2.5)) text-anchor="middle" { (label) }
+                        }
+                    }
+                }
+                @if let (Some((x0, x1)), Some((call, checks))) = (band, failing) {
+                    @let x = (x0 + x1) / 2.0;
+                    @let right = x < W / 2.0;
+                    path.marker-divergence d=(format!("M{} {}l-4 -6h8z", f1(x), f1(TOP - 2.0))) {}
+                    text.marker-divergence.marker-label
+                        x=(f1(if right { x + 6.0 } else { x - 6.0 })) y=(f1(TOP - 6.0))
+                        text-anchor=(if right { "start" } else { "end" }) {
+                        "✗ " (checks) " · call " (grouped(call as u64))
+                    }
+                }
+                line.axis x1=(LEFT) x2=(W - RIGHT) y1=(f1(axis_y)) y2=(f1(axis_y)) {}
+                @for m in &axis_marks {
+                    @let mx = f1(mid(*m));
+                    line.axis x1=(mx) x2=(mx) y1=(f1(axis_y)) y2=(f1(axis_y + 3.0)) {}
+                    text.axis-label x=(mx) y=(f1(axis_y + 13.0))
+                        text-anchor=(if *m == first { "start" } else if *m == last { "end" } else { "middle" }) {
+                        @if *m == first { "event " } (grouped(*m))
+                    }
+                }
+            }
+            div.legend {
+                span { span.swatch.sw-call {} (plural(calls.len(), "call")) " on " (plural(replicas, "replica")) }
+                @if let Some((call, checks)) = failing {
+                    span { span.swatch.sw-divergence {} (checks) " fails at call " (call) }
+                    @if failing_call.is_some() {
+                        span { span.swatch.sw-overlap {} (plural(overlapping, "call")) " overlapped it" }
+                    }
+                }
+                @if let Some(call) = abort {
+                    span { span.swatch.sw-abort {} "abort at call " (call) }
+                }
+                @if total > calls.len() {
+                    span {
+                        "showing " (grouped(calls.len() as u64)) " of " (grouped(total as u64)) " calls"
+                        @if failing_call.is_some() { ", around the failing one" } @else { ", the first answered" }
+                    }
+                }
+            }
+            details.more {
+                summary {
+                    @if total > calls.len() {
+                        (grouped(calls.len() as u64)) " of " (grouped(total as u64)) " calls, in the order answered"
+                    } @else {
+                        "all " (plural(calls.len(), "call")) ", in the order answered"
+                    }
+                }
+                div.scroll {
+                    table {
+                        thead { tr {
+                            th.num { "call" } th.num { "replica" } th { "process" }
+                            th.num { "sent" } th.num { "answered" } th.num { "t (ms)" }
+                            th { "operation" } th { "answer" } th { "parked at" }
+                        } }
+                        tbody {
+                            @for c in calls {
+                                tr class=[failing.is_some_and(|(call, _)| call == c.call).then_some("at-divergence")] {
+                                    td.num { (c.call) }
+                                    td.num { (c.replica) }
+                                    td { (c.process) }
+                                    td.num { (c.invoked) }
+                                    td.num { (c.completed) }
+                                    td.num { (c.invoked_ms) "–" (c.completed_ms) }
+                                    td { (c.operation) }
+                                    td { (c.answer) }
+                                    td { (c.imports.join(" ")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // bench
 
 fn bench_section(index: usize, s: &BenchScenario) -> Markup {
@@ -1434,6 +1729,8 @@ mod tests {
                 .map(|i| event(i * 4, if i % 3 == 0 { "clock" } else { "bank" }))
                 .collect(),
             timeline_total: 4_321,
+            lanes: Vec::new(),
+            lanes_total: 0,
             output: HOSTILE.to_string(),
             replay: format!("gauntlet replay '{HOSTILE}' --scenario x --seed 7"),
             wall: Duration::from_millis(3),
@@ -1494,6 +1791,80 @@ mod tests {
             .collect();
         assert_eq!(opened, [true, true, false]);
         assert!(page.contains("the first 1,000 of 4,321 faults"));
+    }
+
+    /// A concurrent run of 30 calls on 3 replicas, each call out for three
+    /// events, so that neighbours overlap.
+    fn lane_calls() -> Vec<LaneCall> {
+        (0..30)
+            .map(|call| LaneCall {
+                call,
+                replica: (call % 3) as u32,
+                process: format!("w{} {HOSTILE}", call % 6),
+                operation: format!("lease {HOSTILE}"),
+                answer: format!("job {HOSTILE}"),
+                invoked: call as u64 + 1,
+                completed: call as u64 + 4,
+                invoked_ms: 1_700_000_000_000,
+                completed_ms: 1_700_000_000_005,
+                imports: vec!["clock.now-ms", "store.get"],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_concurrent_run_is_drawn_in_lanes() {
+        let mut report = report();
+        // The failing scenario's reference-diff fails at call 2.
+        report.scenarios[0].lanes = lane_calls();
+        report.scenarios[0].lanes_total = 45;
+        let page = test_page(&report);
+        assert_escaped(&page);
+        assert_eq!(page, test_page(&report));
+        assert_eq!(page.matches("<div class=\"timeline lanes\"").count(), 1);
+        let lanes = between(&page, "<div class=\"timeline lanes\"", "</svg>");
+        for replica in 0..3 {
+            assert!(lanes.contains(&format!(">replica {replica}</text>")));
+        }
+        assert!(!lanes.contains(">replica 3<"));
+        assert_eq!(lanes.matches("<rect class=\"call").count(), 30);
+        assert_eq!(lanes.matches("<rect class=\"call failing\"").count(), 1);
+        let failing = between(lanes, "<g><title>call 2 ·", "</g>");
+        assert!(failing.contains("class=\"call failing\""), "{failing}");
+        assert!(failing.contains("✗ reference-diff fails at this call"));
+        assert!(failing.contains("parked at: clock.now-ms store.get"));
+        assert!(lanes.contains("✗ reference-diff · call 2"), "no marker");
+        // Calls 0, 1, 3 and 4 were out while call 2 was.
+        assert!(lanes.contains("4 other calls overlapped it"));
+        assert!(page.contains("showing 30 of 45 calls, around the failing one"));
+        // Only the scenario with lanes draws them.
+        report.scenarios[0].lanes.clear();
+        assert!(!test_page(&report).contains("timeline lanes"));
+    }
+
+    #[test]
+    fn overlapping_calls_of_a_replica_stack_in_rows() {
+        let calls = lane_calls();
+        let rows = lane_rows(&calls, 3);
+        assert_eq!(rows.len(), 3);
+        for (count, placed) in &rows {
+            assert_eq!(placed.len(), 10);
+            // Calls of one replica 3 events apart, each out for 3: two rows.
+            assert_eq!(*count, 2);
+            for pair in placed.windows(2) {
+                assert_ne!(pair[0].1, pair[1].1, "two overlapping calls share a row");
+            }
+        }
+        // Past the rows a lane has, bars overlap rather than the lane grow.
+        let crowd: Vec<LaneCall> = (0..20)
+            .map(|call| LaneCall {
+                replica: 0,
+                invoked: 1,
+                completed: 100,
+                ..calls[call].clone()
+            })
+            .collect();
+        assert_eq!(lane_rows(&crowd, 1)[0].0, LANE_ROWS);
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::check::{CheckResult, Divergence, Verdict};
+use crate::check::{CheckResult, Divergence, Status, Verdict};
+use crate::diff::{LINE_LIMIT, clip};
 use crate::error::Result;
 use crate::plugin::Plugin;
 use crate::report::Reporter;
 use crate::sandbox::{Abort, Sandbox};
 use crate::scenario::Source;
-use crate::sim::{Event, History};
+use crate::sim::{Action, Event, History, Outcome, Plan};
 use crate::track::kind::{TrackKind, with_track};
 
 /// The format version of the JSON report.
@@ -46,6 +47,14 @@ pub struct ScenarioReport {
     /// [`TIMELINE_LIMIT`]; `timeline_total` counts them all).
     pub timeline: Vec<TimelineEvent>,
     pub timeline_total: usize,
+    /// A concurrent run's calls, in the order they were answered, for the
+    /// report to draw in lanes (at most [`LANES_LIMIT`], around the call
+    /// the first failing check names; `lanes_total` counts them all). Empty,
+    /// and absent from the JSON, for a sequential run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lanes: Vec<LaneCall>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lanes_total: usize,
     /// The plugin's output (stdout, stderr, log), as much as was kept.
     pub output: String,
     /// The command that replays this scenario step by step.
@@ -57,6 +66,99 @@ pub struct ScenarioReport {
 
 /// The most faults a report lists for one scenario.
 pub const TIMELINE_LIMIT: usize = 1_000;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The most calls of a concurrent run a report draws in lanes.
+pub const LANES_LIMIT: usize = 2_000;
+
+/// A call of a concurrent run as the report's lanes draw it: its
+/// [`Span`](crate::concurrent::Span) with the call and its answer, each cut
+/// to a line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LaneCall {
+    /// The index of the call among the plan's calls.
+    pub call: usize,
+    pub replica: u32,
+    /// The client process that sent it.
+    pub process: String,
+    pub operation: String,
+    /// The answer, or `ABORTED: ...`.
+    pub answer: String,
+    /// When it was sent and answered: positions in the run's one order of
+    /// events.
+    pub invoked: u64,
+    pub completed: u64,
+    /// The clock when it was sent and when it was answered.
+    pub invoked_ms: u64,
+    pub completed_ms: u64,
+    /// The imports it parked at, in order.
+    pub imports: Vec<&'static str>,
+}
+
+/// Every call of `history` that has a span (a concurrent run's), in the
+/// order they were answered; nothing for a sequential run.
+pub fn lane_calls<Op: std::fmt::Display, Out: std::fmt::Display>(
+    plan: &Plan<Op>,
+    history: &History<Out>,
+) -> Vec<LaneCall> {
+    history
+        .entries
+        .iter()
+        .filter_map(|entry| match &entry.event {
+            Event::Call {
+                call,
+                outcome,
+                span: Some(span),
+                ..
+            } => Some(LaneCall {
+                call: *call,
+                replica: span.replica,
+                process: span.process.clone(),
+                operation: match plan.actions.get(entry.step) {
+                    Some(Action::Call(op)) => clip(&op.to_string(), LINE_LIMIT),
+                    _ => String::new(),
+                },
+                answer: match outcome {
+                    Outcome::Returned(out) => clip(&out.to_string(), LINE_LIMIT),
+                    Outcome::Aborted(abort) => clip(&format!("ABORTED: {abort}"), LINE_LIMIT),
+                },
+                invoked: span.invoked,
+                completed: span.completed,
+                invoked_ms: entry.time_ms,
+                completed_ms: span.completed_ms,
+                imports: span.imports.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The call the first failing check that names one names: the call a
+/// report's lanes are centred on and mark.
+pub fn first_failing_call(checks: &[CheckResult]) -> Option<usize> {
+    checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .find_map(|c| c.call)
+}
+
+/// `lanes` cut to at most `limit` calls: those around `focus` (by the
+/// order answered) when it is one of them, else the first.
+fn window(lanes: &mut Vec<LaneCall>, focus: Option<usize>, limit: usize) {
+    if lanes.len() <= limit {
+        return;
+    }
+    let start = focus
+        .and_then(|call| lanes.iter().position(|l| l.call == call))
+        .map_or(0, |at| {
+            at.saturating_sub(limit / 2).min(lanes.len() - limit)
+        });
+    lanes.drain(..start);
+    lanes.truncate(limit);
+}
 
 /// A fault injected during a run: a clock jump before a call, or what a
 /// dependency did while the plugin served a call.
@@ -123,9 +225,7 @@ pub struct AbortReport {
 
 impl ScenarioReport {
     pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
-        self.checks
-            .iter()
-            .filter(|c| c.status == crate::check::Status::Fail)
+        self.checks.iter().filter(|c| c.status == Status::Fail)
     }
 }
 
@@ -326,6 +426,9 @@ fn scenario_report<K: TrackKind>(
     let mut timeline = K::timeline(&pair.plugin);
     let timeline_total = timeline.len();
     timeline.truncate(TIMELINE_LIMIT);
+    let mut lanes = lane_calls(K::plan(scenario), run);
+    let lanes_total = lanes.len();
+    window(&mut lanes, first_failing_call(&pair.checks), LANES_LIMIT);
     ScenarioReport {
         name: K::name(scenario).to_string(),
         file: K::file(scenario).to_string(),
@@ -353,8 +456,146 @@ fn scenario_report<K: TrackKind>(
         }),
         timeline,
         timeline_total,
+        lanes,
+        lanes_total,
         output: K::output(&pair.plugin).to_string(),
         replay: replay_command(plugin, K::name(scenario), K::seed(scenario)),
         wall: pair.wall,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::concurrent::Span;
+    use crate::sim::{Entry, Plan};
+
+    fn lane(call: usize) -> LaneCall {
+        LaneCall {
+            call,
+            replica: (call % 3) as u32,
+            process: format!("w{}", call % 6),
+            operation: String::new(),
+            answer: String::new(),
+            invoked: 2 * call as u64 + 1,
+            completed: 2 * call as u64 + 2,
+            invoked_ms: 0,
+            completed_ms: 0,
+            imports: Vec::new(),
+        }
+    }
+
+    fn calls(lanes: &[LaneCall]) -> (usize, usize, usize) {
+        (lanes.len(), lanes[0].call, lanes[lanes.len() - 1].call)
+    }
+
+    #[test]
+    fn a_long_run_keeps_the_lanes_around_the_failing_call() {
+        let all: Vec<LaneCall> = (0..5_000).map(lane).collect();
+        let cut = |focus| {
+            let mut lanes = all.clone();
+            window(&mut lanes, focus, LANES_LIMIT);
+            calls(&lanes)
+        };
+        assert_eq!(cut(Some(4_000)), (2_000, 3_000, 4_999));
+        assert_eq!(cut(Some(2_500)), (2_000, 1_500, 3_499));
+        assert_eq!(cut(Some(10)), (2_000, 0, 1_999));
+        assert_eq!(cut(None), (2_000, 0, 1_999));
+        // A call the run never answered: the first ones.
+        assert_eq!(cut(Some(9_999)), (2_000, 0, 1_999));
+        let mut short: Vec<LaneCall> = (0..10).map(lane).collect();
+        window(&mut short, Some(9), LANES_LIMIT);
+        assert_eq!(calls(&short), (10, 0, 9));
+    }
+
+    #[test]
+    fn lanes_are_the_calls_with_spans_in_the_order_answered() {
+        let plan = Plan {
+            start_ms: 1_000,
+            actions: vec![
+                Action::Call("first".to_string()),
+                Action::Advance(5),
+                Action::Call("x".repeat(LINE_LIMIT * 2)),
+            ],
+        };
+        let span = |replica, invoked, completed| {
+            Some(Box::new(Span {
+                replica,
+                process: format!("p{replica}"),
+                invoked,
+                completed,
+                completed_ms: 1_009,
+                imports: vec!["store.get"],
+            }))
+        };
+        let history = History {
+            entries: vec![
+                Entry {
+                    step: 2,
+                    time_ms: 1_005,
+                    event: Event::Call {
+                        call: 1,
+                        fuel: 1,
+                        outcome: Outcome::Returned("ok".to_string()),
+                        span: span(1, 2, 3),
+                    },
+                },
+                Entry {
+                    step: 0,
+                    time_ms: 1_000,
+                    event: Event::Call {
+                        call: 0,
+                        fuel: 1,
+                        outcome: Outcome::Aborted(crate::sandbox::Abort::OutOfFuel { budget: 10 }),
+                        span: span(0, 1, 4),
+                    },
+                },
+            ],
+        };
+        let lanes = lane_calls(&plan, &history);
+        assert_eq!(lanes.len(), 2);
+        assert_eq!(
+            (lanes[0].call, lanes[0].replica, lanes[0].answer.as_str()),
+            (1, 1, "ok")
+        );
+        assert!(
+            lanes[0].operation.len() < LINE_LIMIT + 40,
+            "the operation is clipped"
+        );
+        assert_eq!((lanes[0].invoked_ms, lanes[0].completed_ms), (1_005, 1_009));
+        assert_eq!(lanes[1].operation, "first");
+        assert!(
+            lanes[1].answer.starts_with("ABORTED: "),
+            "{}",
+            lanes[1].answer
+        );
+        assert_eq!((lanes[1].invoked, lanes[1].completed), (1, 4));
+        assert_eq!(lanes[1].imports, ["store.get"]);
+        // A sequential history has none.
+        let sequential = History {
+            entries: vec![Entry {
+                step: 0,
+                time_ms: 1_000,
+                event: Event::Call {
+                    call: 0,
+                    fuel: 1,
+                    outcome: Outcome::Returned("ok".to_string()),
+                    span: None,
+                },
+            }],
+        };
+        assert!(lane_calls(&plan, &sequential).is_empty());
+    }
+
+    #[test]
+    fn the_lanes_centre_on_the_first_failing_check_that_names_a_call() {
+        let checks = [
+            CheckResult::pass("completes", ""),
+            CheckResult::fail("no-job-lost", None, ""),
+            CheckResult::fail("lease-exclusive", Some(7), ""),
+            CheckResult::fail("completion-kept", Some(3), ""),
+        ];
+        assert_eq!(first_failing_call(&checks), Some(7));
+        assert_eq!(first_failing_call(&checks[..2]), None);
     }
 }

@@ -74,11 +74,7 @@ impl ReplayCommand {
                 K::description(&scenario)
             );
             if history.is_concurrent() {
-                let broke = pair
-                    .checks
-                    .iter()
-                    .find(|c| c.status == crate::check::Status::Fail)
-                    .and_then(|c| c.call);
+                let broke = crate::runner::first_failing_call(&pair.checks);
                 print_lanes(plan, history, broke, self.all);
             } else {
                 let focus = (!self.all && plan.call_count() > LONG)

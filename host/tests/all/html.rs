@@ -488,3 +488,143 @@ fn html_browser_check_catches_errors() {
     // The report's own script still ran.
     assert!(loaded.dom.contains("data-ready"));
 }
+
+/// `gauntlet test --format json --html PAGE` on one scenario: the JSON
+/// report's scenario and the page.
+fn json_and_page(
+    plugin: &str,
+    scenario: &str,
+    code: i32,
+) -> (serde_json::Value, PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("test.html");
+    let out = gauntlet()
+        .arg("test")
+        .arg(plugin_wasm(plugin))
+        .args(["--scenario", scenario, "--format", "json", "--html"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 1);
+    (scenarios[0].clone(), page, dir)
+}
+
+#[test]
+fn a_concurrent_run_is_drawn_in_lanes_in_a_browser() {
+    let (scenario, page, _dir) =
+        json_and_page("job-queue/lease-without-cas", "concurrent-workers", 1);
+    // The report carries every call with its span.
+    let lanes = scenario["lanes"]
+        .as_array()
+        .expect("no lanes in the JSON report");
+    assert_eq!(scenario["lanes_total"].as_u64(), Some(lanes.len() as u64));
+    assert_eq!(scenario["operations"].as_u64(), Some(lanes.len() as u64));
+    let mut replicas: Vec<u64> = lanes
+        .iter()
+        .map(|l| l["replica"].as_u64().unwrap())
+        .collect();
+    replicas.sort();
+    replicas.dedup();
+    assert_eq!(replicas, [0, 1, 2]);
+    for l in lanes {
+        assert!(l["invoked"].as_u64() < l["completed"].as_u64(), "{l}");
+        assert!(
+            l["operation"].as_str().is_some_and(|o| !o.is_empty()),
+            "{l}"
+        );
+    }
+    let failing = scenario["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .find_map(|c| c["call"].as_u64())
+        .expect("no failing check names a call");
+
+    let html = read(&page);
+    assert_self_contained(&html);
+    let loaded = load_clean(&page);
+    let dom = &loaded.dom;
+    let drawn = between(dom, "<div class=\"timeline lanes\">", "</svg>");
+    // One lane per replica.
+    assert_eq!(drawn.matches("class=\"lane-label\"").count(), 3, "{drawn}");
+    for replica in 0..3 {
+        assert!(
+            drawn.contains(&format!(">replica {replica}</text>")),
+            "{drawn}"
+        );
+    }
+    assert_eq!(drawn.matches("<rect class=\"call").count(), lanes.len());
+    // The failing call: in the failure colour, its tooltip naming what
+    // failed and where it parked, a marker above it, and the calls that
+    // overlapped it counted.
+    assert_eq!(drawn.matches("<rect class=\"call failing\"").count(), 1);
+    let bar = between(drawn, &format!("<g><title>call {failing} ·"), "</g>");
+    assert!(bar.contains("class=\"call failing\""), "{bar}");
+    assert!(bar.contains("fails at this call"), "{bar}");
+    assert!(bar.contains("parked at: "), "{bar}");
+    assert!(bar.contains("lease for"), "{bar}");
+    assert!(
+        drawn.contains(&format!(" · call {failing}</text>")),
+        "no marker on call {failing}"
+    );
+    assert!(drawn.contains("overlapped it"), "{drawn}");
+    let caption = text(between(dom, "<div class=\"timeline lanes\">", "</p>"));
+    assert!(
+        caption.contains("from when it was sent to when it was answered")
+            && caption.contains("a replica serves one call at a time"),
+        "{caption}"
+    );
+}
+
+#[test]
+fn a_sequential_run_has_no_lanes() {
+    let (scenario, page, _dir) = json_and_page("job-queue/lease-without-cas", "happy-path", 0);
+    // The JSON report's shape is what it was before concurrent runs (the
+    // keys sorted: serde_json's map keeps them so).
+    let keys: Vec<&str> = scenario
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut shape = [
+        "name",
+        "file",
+        "description",
+        "seed",
+        "verdict",
+        "checks",
+        "first_divergence",
+        "abort",
+        "planned_operations",
+        "operations",
+        "fuel",
+        "fuel_per_operation",
+        "reference_fuel",
+        "reference_fuel_per_operation",
+        "peak_memory_bytes",
+        "reference_peak_memory_bytes",
+        "dependency",
+        "timeline",
+        "timeline_total",
+        "output",
+        "replay",
+    ];
+    shape.sort();
+    assert_eq!(keys, shape);
+    let html = read(&page);
+    assert!(
+        !html.contains("timeline lanes"),
+        "a sequential run in lanes"
+    );
+    assert!(!html.contains("calls in lanes"));
+}
