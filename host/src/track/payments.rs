@@ -22,6 +22,7 @@ use self::model::{Answer, Labels, Op, Output, Payment, PaymentIds};
 use self::scenario::Scenario;
 use crate::bindings::payments::{Plugin, PluginPre, gateway as wit};
 use crate::check::{CheckResult, Divergence};
+use crate::replica::{self, Component, Replica};
 use crate::runner::{DependencyUse, TimelineEvent, clock_faults};
 use crate::sandbox::{
     self, Abort, Dependencies, FuelPool, HostState, Meter, Sandbox, VirtualClock,
@@ -45,29 +46,92 @@ pub const WIT: &[(&str, &str)] = &[
 ];
 pub const REFERENCE: &[u8] = include_bytes!(env!("GAUNTLET_REFERENCE_PAYMENTS"));
 
-/// Crashes in a row while serving one request before the run is stopped:
-/// a scenario that crashes the gateway every time can never finish.
-const MAX_CRASHES_PER_REQUEST: u32 = 8;
-
-/// Serves a scenario's requests to a gateway, replacing it after each
-/// injected crash.
+/// Serves a scenario's requests to a gateway: one replica, replaced after
+/// each injected crash (a fresh instance, `recover`, the request again).
 pub struct GatewayDriver<'s> {
-    sandbox: &'s Sandbox,
-    seeds: SeedTree,
     clock: VirtualClock,
-    meter: Meter,
     durable: Arc<Mutex<DurableStore>>,
     bank: Arc<Mutex<BankSim>>,
     store_faults: Arc<Mutex<StoreFaults>>,
-    /// The live instance; `None` after a crash until the next request.
-    live: Option<(Store<HostState>, Plugin)>,
-    /// Whether the next instance replaces a crashed one (and so must
-    /// `recover` first).
-    replacing: bool,
+    replica: Replica<'s, Plugin>,
     labels: Labels,
     /// The label of each authorize key, for retries that carry none.
     label_of_key: BTreeMap<String, String>,
     step: u64,
+}
+
+/// Tells the bank that a call into the gateway begins (its bank calls are
+/// counted per call: the retry bounds hold within one).
+fn begin_export_call(store: &Store<HostState>) {
+    if let Some(bank) = &store.data().dependencies.bank {
+        bank.lock().expect("bank lock").begin_export_call();
+    }
+}
+
+impl Component for Plugin {
+    async fn instantiate(
+        sandbox: &Sandbox,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Self> {
+        PluginPre::new(sandbox.instance_pre().clone())?
+            .instantiate_async(store)
+            .await
+    }
+
+    async fn recover(&self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
+        begin_export_call(store);
+        self.gauntlet_payments_gateway().call_recover(store).await
+    }
+}
+
+/// One call into the gateway, owned (it is made again after a crash).
+enum Request {
+    Authorize(Box<wit::AuthorizeRequest>),
+    Capture(String, String),
+    Void(String, String),
+    Refund(String, String),
+    Get(String),
+    ByOrder(String),
+    ByCustomer(String),
+    Recover,
+}
+
+enum Answered {
+    One(Box<wit::Payment>),
+    Many(Vec<wit::Payment>),
+    Recovered,
+}
+
+impl replica::Request<Plugin> for Request {
+    type Response = Result<Answered, wit::PaymentError>;
+
+    async fn send(
+        &self,
+        store: &mut Store<HostState>,
+        plugin: &Plugin,
+    ) -> wasmtime::Result<Self::Response> {
+        begin_export_call(store);
+        let gateway = plugin.gauntlet_payments_gateway();
+        let one =
+            |r: Result<wit::Payment, wit::PaymentError>| r.map(|p| Answered::One(Box::new(p)));
+        Ok(match self {
+            Request::Authorize(request) => one(gateway.call_authorize(store, request).await?),
+            Request::Capture(key, id) => one(gateway.call_capture(store, key, id).await?),
+            Request::Void(key, id) => one(gateway.call_void(store, key, id).await?),
+            Request::Refund(key, id) => one(gateway.call_refund(store, key, id).await?),
+            Request::Get(id) => one(gateway.call_get_payment(store, id).await?),
+            Request::ByOrder(order) => Ok(Answered::Many(
+                gateway.call_payments_by_order(store, order).await?,
+            )),
+            Request::ByCustomer(customer) => Ok(Answered::Many(
+                gateway.call_payments_by_customer(store, customer).await?,
+            )),
+            Request::Recover => {
+                gateway.call_recover(store).await?;
+                Ok(Answered::Recovered)
+            }
+        })
+    }
 }
 
 impl<'s> GatewayDriver<'s> {
@@ -78,25 +142,35 @@ impl<'s> GatewayDriver<'s> {
         fuel: FuelPool,
     ) -> Self {
         let seeds = SeedTree::new(scenario.seed);
-        let bank = BankSim::new(
+        let bank = Arc::new(Mutex::new(BankSim::new(
             Bank::new(scenario.bank.clone()),
             scenario.faults.clone(),
             scenario.latency,
             seeds,
-        );
-        GatewayDriver {
+        )));
+        let durable = Arc::new(Mutex::new(DurableStore::new(DEFAULT_QUOTA_BYTES)));
+        let store_faults = Arc::new(Mutex::new(StoreFaults::new(
+            scenario.store_faults.clone(),
+            seeds,
+        )));
+        let replica = Replica::new(
             sandbox,
             seeds,
+            clock.clone(),
+            Meter::new(sandbox.limits(), fuel),
+            durable.clone(),
+            Dependencies {
+                bank: Some(bank.clone()),
+                store_faults: Some(store_faults.clone()),
+                ..Dependencies::default()
+            },
+        );
+        GatewayDriver {
             clock,
-            meter: Meter::new(sandbox.limits(), fuel),
-            durable: Arc::new(Mutex::new(DurableStore::new(DEFAULT_QUOTA_BYTES))),
-            bank: Arc::new(Mutex::new(bank)),
-            store_faults: Arc::new(Mutex::new(StoreFaults::new(
-                scenario.store_faults.clone(),
-                seeds,
-            ))),
-            live: None,
-            replacing: false,
+            durable,
+            bank,
+            store_faults,
+            replica,
             labels: Labels::new(),
             label_of_key: BTreeMap::new(),
             step: 0,
@@ -111,44 +185,6 @@ impl<'s> GatewayDriver<'s> {
         self.durable.lock().expect("durable store lock")
     }
 
-    /// The live instance, made (and recovered, if it replaces a crashed
-    /// one) if need be. Returns the fuel burnt doing so.
-    async fn ensure_live(&mut self) -> Result<u64, Abort> {
-        if self.live.is_some() {
-            return Ok(0);
-        }
-        let mut store = self
-            .sandbox
-            .new_store_with(&self.seeds, &self.clock, self.durable.clone());
-        store.data_mut().set_dependencies(Dependencies {
-            bank: Some(self.bank.clone()),
-            store_faults: Some(self.store_faults.clone()),
-            ..Dependencies::default()
-        });
-        let pre = PluginPre::new(self.sandbox.instance_pre().clone()).map_err(|e| Abort::Trap {
-            trap: crate::engine::first_line(&e),
-            guest_message: None,
-        })?;
-        let budget = self.meter.begin(&mut store);
-        let result = pre.instantiate_async(&mut store).await;
-        let (mut fuel, plugin) = self.meter.finish(&mut store, budget, result);
-        let plugin = plugin?;
-        if self.replacing {
-            self.bank().begin_export_call();
-            let budget = self.meter.begin(&mut store);
-            let result = plugin
-                .gauntlet_payments_gateway()
-                .call_recover(&mut store)
-                .await;
-            let (spent, result) = self.meter.finish(&mut store, budget, result);
-            fuel += spent;
-            result?;
-            self.replacing = false;
-        }
-        self.live = Some((store, plugin));
-        Ok(fuel)
-    }
-
     fn id_of(&self, label: &str) -> String {
         self.labels
             .get(label)
@@ -156,23 +192,9 @@ impl<'s> GatewayDriver<'s> {
             .unwrap_or_else(|| format!("unknown-payment-{label}"))
     }
 
-    /// One attempt at `op` on the live instance.
-    async fn attempt(
-        &mut self,
-        op: &Op,
-    ) -> (u64, Result<Result<Answered, wit::PaymentError>, Abort>) {
-        let ids: Vec<String> = match op {
-            Op::Capture { payment, .. }
-            | Op::Void { payment, .. }
-            | Op::Refund { payment, .. }
-            | Op::Get { payment } => vec![self.id_of(payment)],
-            _ => Vec::new(),
-        };
-        self.bank().begin_export_call();
-        let (store, plugin) = self.live.as_mut().expect("a live instance");
-        let gateway = plugin.gauntlet_payments_gateway();
-        let budget = self.meter.begin(store);
-        let result = match op {
+    /// The request `op` makes.
+    fn request(&self, op: &Op) -> Request {
+        match op {
             Op::Authorize {
                 key,
                 order,
@@ -180,50 +202,31 @@ impl<'s> GatewayDriver<'s> {
                 amount,
                 card,
                 ..
-            } => {
-                let request = wit::AuthorizeRequest {
-                    idempotency_key: key.clone(),
-                    order_id: order.clone(),
-                    customer_id: customer.clone(),
-                    amount: *amount,
-                    card: crate::bindings::payments::bank::Card {
-                        number: card.number.clone(),
-                        cvv: card.cvv.clone(),
-                        expiry_month: card.expiry_month,
-                        expiry_year: card.expiry_year,
-                    },
-                };
-                gateway
-                    .call_authorize(&mut *store, &request)
-                    .await
-                    .map(|r| r.map(|p| Answered::One(Box::new(p))))
-            }
-            Op::Capture { key, .. } => gateway
-                .call_capture(&mut *store, key, &ids[0])
-                .await
-                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
-            Op::Void { key, .. } => gateway
-                .call_void(&mut *store, key, &ids[0])
-                .await
-                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
-            Op::Refund { key, .. } => gateway
-                .call_refund(&mut *store, key, &ids[0])
-                .await
-                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
-            Op::Get { .. } => gateway
-                .call_get_payment(&mut *store, &ids[0])
-                .await
-                .map(|r| r.map(|p| Answered::One(Box::new(p)))),
-            Op::ByOrder { order } => gateway
-                .call_payments_by_order(&mut *store, order)
-                .await
-                .map(|list| Ok(Answered::Many(list))),
-            Op::ByCustomer { customer } => gateway
-                .call_payments_by_customer(&mut *store, customer)
-                .await
-                .map(|list| Ok(Answered::Many(list))),
-        };
-        self.meter.finish(store, budget, result)
+            } => Request::Authorize(Box::new(wit::AuthorizeRequest {
+                idempotency_key: key.clone(),
+                order_id: order.clone(),
+                customer_id: customer.clone(),
+                amount: *amount,
+                card: crate::bindings::payments::bank::Card {
+                    number: card.number.clone(),
+                    cvv: card.cvv.clone(),
+                    expiry_month: card.expiry_month,
+                    expiry_year: card.expiry_year,
+                },
+            })),
+            Op::Capture { key, payment } => Request::Capture(key.clone(), self.id_of(payment)),
+            Op::Void { key, payment } => Request::Void(key.clone(), self.id_of(payment)),
+            Op::Refund { key, payment } => Request::Refund(key.clone(), self.id_of(payment)),
+            Op::Get { payment } => Request::Get(self.id_of(payment)),
+            Op::ByOrder { order } => Request::ByOrder(order.clone()),
+            Op::ByCustomer { customer } => Request::ByCustomer(customer.clone()),
+        }
+    }
+
+    /// Serves `request`, faults off (the settling pass cannot crash).
+    async fn settled(&mut self, request: Request) -> Result<Answered, Abort> {
+        let served = self.replica.serve(&request).await;
+        served.result.map(|r| r.unwrap_or(Answered::Recovered))
     }
 
     /// The end of a run: faults off, one more `recover` (on a fresh instance
@@ -237,47 +240,29 @@ impl<'s> GatewayDriver<'s> {
     ) -> Result<BTreeMap<String, Option<(Payment, PaymentIds)>>, Abort> {
         self.bank().clear_faults();
         self.store_faults.lock().expect("store faults lock").clear();
-        self.ensure_live().await?;
-        self.bank().begin_export_call();
-        let (store, plugin) = self.live.as_mut().expect("a live instance");
-        let budget = self.meter.begin(store);
-        let result = plugin
-            .gauntlet_payments_gateway()
-            .call_recover(&mut *store)
-            .await;
-        self.meter.finish(store, budget, result).1?;
+        self.settled(Request::Recover).await?;
         let mut payments = BTreeMap::new();
         for (label, id) in self.labels.clone() {
-            let (store, plugin) = self.live.as_mut().expect("a live instance");
-            let budget = self.meter.begin(store);
-            let result = plugin
-                .gauntlet_payments_gateway()
-                .call_get_payment(&mut *store, &id)
-                .await;
-            let found = self.meter.finish(store, budget, result).1?;
-            payments.insert(label, found.ok().map(|p| model::payment(&p)));
+            let found = match self.replica.serve(&Request::Get(id)).await.result? {
+                Ok(Answered::One(p)) => Some(model::payment(&p)),
+                _ => None,
+            };
+            payments.insert(label, found);
         }
         let known: std::collections::BTreeSet<String> = self.labels.values().cloned().collect();
         for customer in customers {
-            let (store, plugin) = self.live.as_mut().expect("a live instance");
-            let budget = self.meter.begin(store);
-            let result = plugin
-                .gauntlet_payments_gateway()
-                .call_payments_by_customer(&mut *store, customer)
-                .await;
-            for p in self.meter.finish(store, budget, result).1? {
-                if !known.contains(&p.id) {
-                    payments.insert(format!("id:{}", p.id), Some(model::payment(&p)));
+            if let Answered::Many(list) =
+                self.settled(Request::ByCustomer(customer.clone())).await?
+            {
+                for p in list {
+                    if !known.contains(&p.id) {
+                        payments.insert(format!("id:{}", p.id), Some(model::payment(&p)));
+                    }
                 }
             }
         }
         Ok(payments)
     }
-}
-
-enum Answered {
-    One(Box<wit::Payment>),
-    Many(Vec<wit::Payment>),
 }
 
 impl Driver for GatewayDriver<'_> {
@@ -309,32 +294,14 @@ impl Driver for GatewayDriver<'_> {
             .expect("store faults lock")
             .begin_step(self.step);
         let started_ms = self.clock.now_ms();
-        let mut fuel = 0;
-        let mut crashes = 0;
-        // Serve the request; after an injected crash, drop the instance and
-        // try again (a fresh one recovers first), as the client would.
-        let answered = loop {
-            let result = match self.ensure_live().await {
-                Ok(spent) => {
-                    fuel += spent;
-                    let (spent, result) = self.attempt(op).await;
-                    fuel += spent;
-                    result
-                }
-                Err(abort) => Err(abort),
-            };
-            match result {
-                Ok(answered) => break answered,
-                Err(Abort::Crash { reason }) => {
-                    crashes += 1;
-                    self.live = None;
-                    self.replacing = true;
-                    if crashes > MAX_CRASHES_PER_REQUEST {
-                        return (fuel, Err(Abort::Crash { reason }));
-                    }
-                }
-                Err(abort) => return (fuel, Err(abort)),
-            }
+        // Serve the request; after an injected crash the replica drops the
+        // instance and makes it again (a fresh one recovers first), as the
+        // client would.
+        let served = self.replica.serve(&self.request(op)).await;
+        let (fuel, crashes) = (served.fuel, served.crashes);
+        let answered = match served.result {
+            Ok(answered) => answered,
+            Err(abort) => return (fuel, Err(abort)),
         };
         let (answer, ids, message) = match answered {
             Ok(Answered::One(p)) => {
@@ -352,6 +319,7 @@ impl Driver for GatewayDriver<'_> {
                 let (payments, ids) = list.iter().map(model::payment).unzip();
                 (Answer::Payments(payments), ids, None)
             }
+            Ok(Answered::Recovered) => unreachable!("a scenario's request is never recover"),
             Err(e) => {
                 let message = match &e {
                     wit::PaymentError::Other(text) => Some(text.clone()),
@@ -463,15 +431,9 @@ pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
     } else {
         driver.settle(&customers).await
     };
-    let peak_memory = driver
-        .live
-        .as_ref()
-        .map_or(0, |(store, _)| sandbox::peak_memory(store));
-    let output = driver
-        .live
-        .as_ref()
-        .map(|(store, _)| sandbox::output(store).0)
-        .unwrap_or_default();
+    let store = driver.replica.store();
+    let peak_memory = store.map_or(0, sandbox::peak_memory);
+    let output = store.map(|s| sandbox::output(s).0).unwrap_or_default();
     let bank = driver.bank().clone();
     let durable = driver.durable().clone();
     Run {
