@@ -12,7 +12,7 @@ use gauntlet::engine::ComponentCache;
 use gauntlet::sandbox::{HostState, Limits, Sandbox, VirtualClock};
 use gauntlet::sim::{Action, Plan, SeedTree};
 use gauntlet::track::rate_limiter::model::{Algorithm, Config, Op, Policy};
-use gauntlet::track::{Track, payments, rate_limiter};
+use gauntlet::track::{Track, job_queue, payments, rate_limiter};
 use reference_rate_limiter::core;
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
@@ -114,6 +114,21 @@ pub fn payments_scenario(name: &str) -> payments::scenario::Scenario {
         .expect("an embedded scenario")
         .remove(0);
     payments::scenario::Scenario::load(&source, None).expect("the scenario compiles")
+}
+
+/// The embedded job-queue scenario `name`, compiled with its own seed;
+/// with `concurrency`, that text appended as its `[concurrency]` section
+/// (the same calls, served by replicas).
+pub fn job_queue_scenario(name: &str, concurrency: Option<&str>) -> job_queue::scenario::Scenario {
+    let track = Track::named(job_queue::NAME).expect("a known track");
+    let mut source = track
+        .select_scenarios(Some(name))
+        .expect("an embedded scenario")
+        .remove(0);
+    if let Some(section) = concurrency {
+        source.text = format!("{}\n[concurrency]\n{section}\n", source.text);
+    }
+    job_queue::scenario::Scenario::load(&source, None).expect("the scenario compiles")
 }
 
 /// The workload's own time a plan moves through (its `Advance`s; injected

@@ -3,6 +3,7 @@
 //! figures: `bench/README.md`. Under `cargo test` each benchmark runs once,
 //! as a smoke test.
 
+mod concurrency;
 mod instantiation;
 mod per_call;
 mod replay;
@@ -22,5 +23,6 @@ criterion::criterion_main!(
     per_call::group,
     wasm_vs_native::group,
     replay::group,
-    instantiation::group
+    instantiation::group,
+    concurrency::group
 );
