@@ -15,6 +15,7 @@
 //! | key | value |
 //! |---|---|
 //! | `version` | the number of saves so far, in decimal (absent: none yet) |
+//! | `journal/{n:020}` | the sequence numbers of the jobs save `n` changed, a JSON array (the last 256 saves only) |
 //! | `counters` | [`Counters`]: the last job sequence number and the last lease number (absent: both 0) |
 //! | `job/{seq:020}` | [`JobRecord`]: the spec (kind, payload, priority, max attempts, backoff, dedup key), the runs started since the enqueue or the last requeue, and the [`StoredState`] (a lease's worker, token and `expires-ms`; a retry's instant; a dead job's reason and time of death), as a JSON array without field names: `[seq,kind,payload,priority,max-attempts,base-ms,cap-ms,dedup-key,attempts,state]` |
 //!
@@ -44,8 +45,10 @@
 //! Several instances may serve one store at once (replicas behind a load
 //! balancer, interleaved at every import). The index is a cache of the
 //! store, checked against it on every call: the call reads `version`
-//! first and rebuilds the index if another instance saved since (reading
-//! again if the version moved while it read). Its save is conditioned on
+//! first and, if another instance saved since, catches up by the journal
+//! (re-reading only the jobs those saves changed, and the counters) or,
+//! more than 256 saves behind, rebuilds the index whole (reading again if
+//! the version moved while it read). Its save is conditioned on
 //! `version` still holding what it read; if another instance saved first,
 //! the transaction is refused and the call is served again from a fresh
 //! index. So every call takes effect at its save, on the state the save
@@ -95,7 +98,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use queue::{Queue, SCAN_PAGE};
+pub use queue::{JOURNAL_KEEP, Queue, SCAN_PAGE};
 pub use records::{
     COUNTERS_KEY, Counters, JOB_PREFIX, JobRecord, StoredState, job_id, job_key, lease_token,
     parse_job_id,

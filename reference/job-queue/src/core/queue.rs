@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 
 use super::records::{
-    COUNTERS_KEY, Counters, JOB_PREFIX, JobRecord, StoredState, VERSION_KEY, job_id, job_key,
-    lease_token, parse_job_id,
+    COUNTERS_KEY, Counters, JOB_PREFIX, JOURNAL_PREFIX, JobRecord, StoredState, VERSION_KEY,
+    job_id, job_key, journal_key, lease_token, parse_job_id,
 };
 use super::types::{
     Clock, Condition, DeadReason, InvalidField, JobSpec, JobStatus, LeasedJob, QueueError,
@@ -114,17 +114,31 @@ impl<S: Store, C: Clock, R: Rules> Queue<S, C, R> {
             let mut index = self.index.take().expect("an index");
             index.advance::<R>(now);
             let answer = serve(&mut index, now);
+            let changed: Vec<u64> = index.dirty.iter().copied().collect();
             let mut writes = index.take_writes();
             if writes.is_empty() {
                 self.index = Some(index);
                 return answer;
             }
             let read = index.version.clone();
-            let next = next_version(read.as_deref());
+            let n = version_number(read.as_deref()) + 1;
+            let next = n.to_string().into_bytes();
             writes.push(Write {
                 key: VERSION_KEY.to_string(),
                 value: Some(next.clone()),
             });
+            // The journal: which jobs this save changed, for the other
+            // instances to catch up by; the oldest entry kept goes.
+            writes.push(Write {
+                key: journal_key(n),
+                value: Some(serde_json::to_vec(&changed).expect("a journal entry serialises")),
+            });
+            if n > JOURNAL_KEEP {
+                writes.push(Write {
+                    key: journal_key(n - JOURNAL_KEEP),
+                    value: None,
+                });
+            }
             let condition = [Condition {
                 key: VERSION_KEY.to_string(),
                 expected: read,
@@ -152,40 +166,48 @@ impl<S: Store, C: Clock, R: Rules> Queue<S, C, R> {
         panic!("failed to save the queue: {MAX_CONFLICTS} conflicting saves in a row")
     }
 
-    /// The index, rebuilt if the store's version is not the one it was
-    /// built from. A rebuild reads the store in pages; if the version moved
-    /// meanwhile (another instance saved between two pages), it reads
-    /// again, so the index is always one consistent state of the store.
+    /// The index, brought up to the store's version if another instance
+    /// saved since it was built: by the journal (re-reading only the jobs
+    /// the saves since changed), or, if the journal no longer reaches back
+    /// that far, by reading the whole store. Either reads the store in
+    /// several calls; if the version moved meanwhile (another instance
+    /// saved in between), it reads again, so the index is always one
+    /// consistent state of the store.
     fn refresh_index(&mut self) {
         let mut version = self.store.get(VERSION_KEY);
-        let stale = self.index.as_ref().is_none_or(|i| i.version != version);
-        if stale {
-            let mut index = loop {
-                let index = Index::load::<R>(&mut self.store);
-                let after = self.store.get(VERSION_KEY);
-                if after == version {
-                    break index;
-                }
-                version = after;
+        loop {
+            let caught_up = match &mut self.index {
+                Some(index) if index.version == version => return,
+                Some(index) => index.catch_up::<R>(&mut self.store, version.as_deref()),
+                None => false,
             };
-            index.version = version;
-            self.index = Some(index);
+            if !caught_up {
+                self.index = Some(Index::load::<R>(&mut self.store));
+            }
+            let after = self.store.get(VERSION_KEY);
+            if after == version {
+                self.index.as_mut().expect("an index").version = version;
+                return;
+            }
+            version = after;
         }
     }
+}
+
+/// Journal entries kept: an instance more saves behind than this reads the
+/// whole store back.
+pub const JOURNAL_KEEP: u64 = 256;
+
+/// The number of saves a version names (absent: 0).
+fn version_number(read: Option<&[u8]>) -> u64 {
+    read.and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Saves in a row refused because other instances saved first, before a
 /// call gives up (traps): a bound that a fair interleaving never reaches.
 const MAX_CONFLICTS: u32 = 1_000;
-
-/// The version after `read` (absent: 0): a decimal count of the saves.
-fn next_version(read: Option<&[u8]>) -> Vec<u8> {
-    let n: u64 = read
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (n + 1).to_string().into_bytes()
-}
 
 /// Everything the queue knows, indexed: every job by sequence number, and
 /// the orders the operations walk.
@@ -255,6 +277,53 @@ impl Index {
         // unless the store was edited by hand.
         index.counters = counters;
         index
+    }
+
+    /// Brings the index from its version to `target` by the journal: every
+    /// job the saves in between changed is read again, and the counters.
+    /// False if the journal does not hold every one of those saves (the
+    /// index is then to be rebuilt whole).
+    fn catch_up<R: Rules>(&mut self, store: &mut impl Store, target: Option<&[u8]>) -> bool {
+        let (from, to) = (
+            version_number(self.version.as_deref()),
+            version_number(target),
+        );
+        if to <= from || to - from > JOURNAL_KEEP {
+            return false;
+        }
+        let entries = store.scan(JOURNAL_PREFIX, Some(&journal_key(from)), (to - from) as u32);
+        let mut changed = BTreeSet::new();
+        for (expected, (key, bytes)) in (from + 1..=to).zip(&entries) {
+            if *key != journal_key(expected) {
+                return false;
+            }
+            let seqs: Vec<u64> = serde_json::from_slice(bytes)
+                .unwrap_or_else(|e| panic!("failed to read journal entry {key}: {e}"));
+            changed.extend(seqs);
+        }
+        if entries.len() as u64 != to - from {
+            return false;
+        }
+        for seq in changed {
+            let key = job_key(seq);
+            let Some(bytes) = store.get(&key) else {
+                // Jobs are never deleted: the store moved on past this
+                // read. Rebuild.
+                return false;
+            };
+            let record: JobRecord = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("failed to read job record {key}: {e}"));
+            if let Some(old) = self.jobs.remove(&seq) {
+                self.unplace::<R>(seq, old.priority, &old.state);
+            }
+            self.insert::<R>(record);
+        }
+        self.counters = match store.get(COUNTERS_KEY) {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("failed to read the queue's counters: {e}")),
+            None => Counters::default(),
+        };
+        true
     }
 
     /// Adds a record to the index as it stands.

@@ -11,6 +11,17 @@ pub const COUNTERS_KEY: &str = "counters";
 /// Every save writes the next one, on condition that it still holds the one
 /// the saving instance read (see [`crate::core`], "Replicas").
 pub const VERSION_KEY: &str = "version";
+/// The prefix of the journal: `journal/{n:020}` lists the sequence numbers
+/// of the jobs save `n` changed (a JSON array), so that another instance
+/// catches up by re-reading only those. Only the last
+/// [`JOURNAL_KEEP`](super::queue::JOURNAL_KEEP) entries are kept.
+pub const JOURNAL_PREFIX: &str = "journal/";
+
+/// The journal entry of save `n`.
+pub fn journal_key(n: u64) -> String {
+    format!("{JOURNAL_PREFIX}{n:020}")
+}
+
 /// The prefix of every [`JobRecord`] key.
 pub const JOB_PREFIX: &str = "job/";
 

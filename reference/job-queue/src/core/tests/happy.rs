@@ -104,13 +104,22 @@ fn a_lease_and_a_heartbeat_saturate() {
 }
 
 #[test]
-fn the_store_holds_one_record_per_job_the_counters_and_the_version() {
+fn the_store_holds_one_record_per_job_the_counters_the_version_and_the_journal() {
     let env = Env::new();
     let mut q = env.queue();
     let id = enqueue(&mut q, with_dedup(spec("a"), "k"));
     lease(&mut q, "w1", 100);
     let keys: Vec<_> = env.store.snapshot().into_keys().collect();
-    assert_eq!(keys, ["counters", "job/00000000000000000001", "version"]);
+    assert_eq!(
+        keys,
+        [
+            "counters",
+            "job/00000000000000000001",
+            "journal/00000000000000000001",
+            "journal/00000000000000000002",
+            "version"
+        ]
+    );
     // Two saves: the enqueue's and the lease's.
     assert_eq!(env.store.snapshot()["version"], b"2");
     let records = env.store.job_records();

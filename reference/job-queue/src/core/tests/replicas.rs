@@ -64,3 +64,50 @@ fn without_the_conditional_save_racing_leases_hand_out_one_job_twice() {
     let ((a_job, _), (b_job, _)) = racing_leases::<LastSaveWins>();
     assert_eq!(a_job, b_job);
 }
+
+#[test]
+fn a_replica_catches_up_by_the_journal_reading_only_the_jobs_that_changed() {
+    let env = Env::new();
+    let (mut a, mut b) = (env.queue(), env.queue());
+    for n in 0..50 {
+        a.enqueue(spec(&format!("j{n}"))).unwrap();
+    }
+    assert_eq!(b.status("job-50").unwrap().attempts, 0);
+    let lease = a.lease("w1", 1_000).unwrap().unwrap();
+    // b is one save behind: the version, the journal entry, the one job,
+    // the counters, the version again; then its own save.
+    let before = env.imports.count();
+    b.complete(&lease.job_id, &lease.token).unwrap();
+    assert_eq!(env.imports.count() - before, 6);
+    assert_eq!(a.status(&lease.job_id).unwrap().state, JobState::Succeeded);
+    // Two next leases from the two replicas hand out two other jobs.
+    let (x, y) = (
+        a.lease("w2", 1_000).unwrap().unwrap(),
+        b.lease("w3", 1_000).unwrap().unwrap(),
+    );
+    assert_ne!(x.job_id, y.job_id);
+    assert_ne!(x.job_id, lease.job_id);
+}
+
+#[test]
+fn a_replica_too_far_behind_for_the_journal_reads_the_whole_store() {
+    let env = Env::new();
+    let (mut a, mut b) = (env.queue(), env.queue());
+    a.enqueue(spec("first")).unwrap();
+    assert!(b.status("job-1").is_ok());
+    let saves = crate::core::JOURNAL_KEEP + 10;
+    for n in 0..saves {
+        a.enqueue(spec(&format!("j{n}"))).unwrap();
+    }
+    let journal = env
+        .store
+        .snapshot()
+        .into_keys()
+        .filter(|k| k.starts_with("journal/"))
+        .count() as u64;
+    assert_eq!(journal, crate::core::JOURNAL_KEEP);
+    // b's journal entry is gone: it rebuilds, and sees every job.
+    let last = format!("job-{}", saves + 1);
+    assert_eq!(b.status(&last).unwrap().id, last);
+    assert_eq!(b.dead_letters().len(), 0);
+}
