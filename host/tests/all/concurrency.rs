@@ -135,6 +135,31 @@ fn a_concurrent_job_queue_run_is_the_same_byte_for_byte_twice() {
             "{scenario}: no calls overlapped"
         );
     }
+    // The workload crashes replicas at store writes: a crashed replica is
+    // replaced and its call made again, while another replica answers
+    // calls in the meantime.
+    let (_, history) = concurrent_run(&naive, "concurrent-workload");
+    let calls: Vec<serde_json::Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let crashed: Vec<&serde_json::Value> = calls
+        .iter()
+        .filter(|c| c["outcome"]["returned"]["crashes"].as_u64() > Some(0))
+        .collect();
+    assert!(!crashed.is_empty(), "no replica crashed");
+    assert!(
+        crashed.iter().any(|c| {
+            let s = &c["span"];
+            calls.iter().any(|o| {
+                let t = &o["span"];
+                t["replica"] != s["replica"]
+                    && t["completed"].as_u64() > s["invoked"].as_u64()
+                    && t["completed"].as_u64() < s["completed"].as_u64()
+            })
+        }),
+        "no other replica answered while a crashed one recovered"
+    );
 }
 
 #[test]
