@@ -128,8 +128,6 @@ pub struct Finished<R, O> {
     pub history: History<O>,
     /// The replicas, for the settling pass and the figures.
     pub replicas: Vec<R>,
-    /// The scheduler's choices: the replica polled at each step.
-    pub trace: Vec<u32>,
 }
 
 /// A call of the plan: its action index, its instant, its process.
@@ -177,7 +175,6 @@ pub fn run<'a, C: Client<'a>>(
     let mut events = 0u64;
     let mut round_robin = 0usize;
     let mut history = History::default();
-    let mut trace = Vec::new();
     clock.set_ms(plan.start_ms);
 
     'run: loop {
@@ -256,12 +253,9 @@ pub fn run<'a, C: Client<'a>>(
             }
         };
         match stepped {
-            Stepped::Parked(task) | Stepped::Asleep(task, _) => {
-                trace.push(tasks[&task].0 as u32);
-            }
+            Stepped::Parked(_) | Stepped::Asleep(..) => {}
             Stepped::Finished(task, served) => {
                 let (replica, flight) = tasks.remove(&task).expect("a task's call");
-                trace.push(replica as u32);
                 events += 1;
                 let call = &planned[flight.call];
                 busy_processes.remove(call.process.as_str());
@@ -309,11 +303,7 @@ pub fn run<'a, C: Client<'a>>(
     // Calls still in flight when the run stopped have no entry; their
     // replicas are gone with their futures.
     let replicas = idle.into_iter().flatten().collect();
-    Finished {
-        history,
-        replicas,
-        trace,
-    }
+    Finished { history, replicas }
 }
 
 #[allow(clippy::too_many_arguments)]

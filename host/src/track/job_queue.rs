@@ -561,8 +561,6 @@ pub struct Run {
     /// What the last instance printed and logged (every replica's, in a
     /// concurrent run).
     pub output: String,
-    /// A concurrent run's scheduling: the replica polled at each step.
-    pub trace: Vec<u32>,
 }
 
 impl Run {
@@ -633,7 +631,6 @@ pub async fn run(sandbox: &Sandbox, scenario: &Scenario) -> Run {
         durable: world.durable(),
         peak_memory: store.map_or(0, sandbox::peak_memory),
         output: store.map(|s| sandbox::output(s).0).unwrap_or_default(),
-        trace: Vec::new(),
     }
 }
 
@@ -684,7 +681,6 @@ fn run_concurrent(sandbox: &Sandbox, scenario: &Scenario, spec: &ConcurrencySpec
             .max()
             .unwrap_or(0),
         output: concurrent::outputs(&stores),
-        trace: finished.trace,
     }
 }
 
