@@ -367,7 +367,7 @@ impl harness::clock::Host for HostState {
         if self.parks {
             // Concurrent: the call sleeps while the others go on; the
             // executor wakes it once time has come to `until`.
-            self.imports.push("clock.sleep-ms");
+            self.note_import("clock.sleep-ms");
             crate::sched::sleep_until(until).await;
         } else {
             self.clock.set_ms(until);
@@ -395,6 +395,9 @@ impl harness::log::Host for HostState {
     }
 }
 
+/// The imports noted for one call (see [`HostState::take_imports`]).
+pub const IMPORTS_NOTED: usize = 64;
+
 /// A scheduling point if `parks` (the instance runs concurrently): the call
 /// waits here until the scheduler picks it.
 async fn park_if(parks: bool) {
@@ -413,13 +416,24 @@ impl HostState {
         import: &'static str,
     ) -> impl Future<Output = ()> + Send + 'static {
         if self.parks {
-            self.imports.push(import);
+            self.note_import(import);
         }
         park_if(self.parks)
     }
 
+    /// Notes an import parked at, up to [`IMPORTS_NOTED`] a call (then
+    /// `…` once): a plugin that parks without end cannot fill the host.
+    fn note_import(&mut self, import: &'static str) {
+        match self.imports.len() {
+            n if n < IMPORTS_NOTED => self.imports.push(import),
+            IMPORTS_NOTED => self.imports.push("…"),
+            _ => {}
+        }
+    }
+
     /// The imports the instance parked at since the last time this was
-    /// asked, in order (always empty unless it parks).
+    /// asked, in order: the first [`IMPORTS_NOTED`], then `…` if there were
+    /// more (always empty unless it parks).
     pub fn take_imports(&mut self) -> Vec<&'static str> {
         std::mem::take(&mut self.imports)
     }

@@ -199,3 +199,34 @@ fn the_reference_and_the_naive_queue_pass_every_concurrent_scenario_on_every_see
         }
     }
 }
+
+#[test]
+fn the_imports_noted_for_a_call_are_capped() {
+    // Forty enqueues of the reference queue, the imports never taken in
+    // between, park far more often than the cap: only the first are noted,
+    // then a mark (a call parking without end cannot fill the host).
+    let queue = reference("job-queue");
+    let clock = VirtualClock::default();
+    let seeds = SeedTree::new(1);
+    let mut store = queue.sandbox.new_store(&seeds, &clock);
+    store.data_mut().park_at_imports(true);
+    let pre = PluginPre::new(queue.sandbox.instance_pre().clone()).unwrap();
+    let mut strategy = StrategySpec::Uniform.build(&seeds);
+    let mut executor = Executor::default();
+    executor.spawn(strategy.as_mut(), async {
+        let plugin = pre.instantiate_async(&mut store).await.unwrap();
+        for job in 0..40 {
+            plugin
+                .gauntlet_jobs_queue()
+                .call_enqueue(&mut store, &spec(&format!("job-{job}")))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        store.data_mut().take_imports()
+    });
+    let imports = executor.run(strategy.as_mut(), &clock).unwrap().remove(0);
+    assert_eq!(imports.len(), gauntlet::sandbox::IMPORTS_NOTED + 1);
+    assert_eq!(imports.last(), Some(&"…"));
+    assert_eq!(imports[0], "clock.now-ms");
+}
