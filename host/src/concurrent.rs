@@ -30,8 +30,9 @@ use crate::sandbox::{Abort, VirtualClock};
 use crate::sched::{Executor, Stall, Stepped, StrategySpec};
 use crate::sim::{Action, Entry, Event, History, Outcome, Plan, SeedTree, SimClock};
 
-/// The most replicas a scenario may run, and calls it may keep in flight.
-pub const MAX_REPLICAS: u32 = 64;
+/// The most replicas a scenario may run (each may hold the memory cap:
+/// 16 of 64 MiB is 1 GiB of the host's), and calls it may keep in flight.
+pub const MAX_REPLICAS: u32 = 16;
 pub const MAX_IN_FLIGHT: u32 = 1_024;
 
 /// A scenario's `[concurrency]` section.

@@ -705,7 +705,7 @@ mod tests {
             (
                 "replicas = 0\nin-flight = 4\nscheduler = { strategy = \"uniform\" }",
                 4,
-                "replicas must be 1..=64",
+                "replicas must be 1..=16",
             ),
             (
                 "replicas = 2\nin-flight = 0\nscheduler = { strategy = \"uniform\" }",
