@@ -19,7 +19,7 @@
 //! the process, and the imports it parked at. Checks judge overlap from it:
 //! call A happens before call B iff A completed before B was invoked.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -169,9 +169,16 @@ pub fn run<'a, C: Client<'a>>(
     let mut tasks: BTreeMap<usize, (usize, InFlight)> = BTreeMap::new();
     let mut executor: Executor<'a, Served<C::Replica, C::Output>> = Executor::default();
     let mut sent: Vec<Option<InFlight>> = (0..planned.len()).map(|_| None).collect();
-    let mut busy_processes: std::collections::BTreeSet<&str> = Default::default();
+    // Per process: its calls whose instant has come, not yet sent, in
+    // order; and whether it has a call in flight. `ready` holds the idle
+    // processes with a call waiting, by that call's index: the next call
+    // to send is the first of them. (Every step costs in the processes,
+    // never in the calls: a scenario of many calls at one instant does
+    // not make the run quadratic.)
+    let mut queued: BTreeMap<&str, VecDeque<usize>> = BTreeMap::new();
+    let mut busy: BTreeSet<&str> = BTreeSet::new();
+    let mut ready: BTreeSet<(usize, &str)> = BTreeSet::new();
     let mut next_to_send = 0usize;
-    let mut waiting: Vec<usize> = Vec::new();
     let mut in_flight = 0usize;
     let mut events = 0u64;
     let mut round_robin = 0usize;
@@ -179,26 +186,26 @@ pub fn run<'a, C: Client<'a>>(
     clock.set_ms(plan.start_ms);
 
     'run: loop {
-        // The calls whose instant has come join the waiting ones, in order.
+        // The calls whose instant has come join their process's queue.
         while next_to_send < planned.len() && planned[next_to_send].at_ms <= clock.now_ms() {
-            waiting.push(next_to_send);
+            let process = planned[next_to_send].process.as_str();
+            let queue = queued.entry(process).or_default();
+            if queue.is_empty() && !busy.contains(process) {
+                ready.insert((next_to_send, process));
+            }
+            queue.push_back(next_to_send);
             next_to_send += 1;
         }
-        // Send what may be sent: process idle, room in flight, and no
-        // earlier call of the same process still waiting.
-        let mut blocked: std::collections::BTreeSet<&str> = Default::default();
-        let mut still = Vec::new();
-        for &i in &waiting {
-            let process = planned[i].process.as_str();
-            if in_flight >= spec.in_flight as usize
-                || busy_processes.contains(process)
-                || blocked.contains(process)
-            {
-                blocked.insert(process);
-                still.push(i);
-                continue;
-            }
-            busy_processes.insert(process);
+        // Send what may be sent, earliest first: its process idle, and
+        // room in flight.
+        while in_flight < spec.in_flight as usize
+            && let Some((i, process)) = ready.pop_first()
+        {
+            queued
+                .get_mut(process)
+                .and_then(VecDeque::pop_front)
+                .expect("a ready process has a call queued");
+            busy.insert(process);
             in_flight += 1;
             events += 1;
             sent[i] = Some(InFlight {
@@ -215,7 +222,6 @@ pub fn run<'a, C: Client<'a>>(
             };
             inbox[replica].push_back(i);
         }
-        waiting = still;
         // Every idle replica with a call waiting starts it.
         for replica in 0..width {
             if idle[replica].is_none() {
@@ -259,7 +265,11 @@ pub fn run<'a, C: Client<'a>>(
                 let (replica, flight) = tasks.remove(&task).expect("a task's call");
                 events += 1;
                 let call = &planned[flight.call];
-                busy_processes.remove(call.process.as_str());
+                let process = call.process.as_str();
+                busy.remove(process);
+                if let Some(&next) = queued.get(process).and_then(VecDeque::front) {
+                    ready.insert((next, process));
+                }
                 in_flight -= 1;
                 let aborted = served.result.is_err();
                 let outcome = match served.result {

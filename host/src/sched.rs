@@ -213,8 +213,6 @@ pub enum Stall {
 /// A call in flight.
 struct Task<'a, T> {
     future: Pin<Box<dyn Future<Output = T> + 'a>>,
-    /// Asleep until this virtual instant; `None`: runnable.
-    asleep_until: Option<u64>,
 }
 
 /// What one [`Executor::step`] did.
@@ -232,23 +230,43 @@ pub enum Stepped<T> {
 
 /// Runs spawned futures one poll at a time, in the strategy's order. Calls
 /// asleep ([`sleep_until`]) are not runnable until [`Executor::wake`] is
-/// given an instant at or past their deadline.
+/// given an instant at or past their deadline. Every operation costs in
+/// the calls in flight, never in the calls spawned so far.
 pub struct Executor<'a, T> {
+    /// By id; `None` once finished.
     tasks: Vec<Option<Task<'a, T>>>,
-    /// Every poll, in order: the call polled.
+    /// The calls that can run now.
+    runnable: BTreeSet<TaskId>,
+    /// The calls asleep, with their deadlines.
+    asleep: std::collections::BTreeMap<TaskId, u64>,
+    /// Every poll, in order: the call polled (kept only by an executor
+    /// made with [`Executor::tracing`]: a run's polls are as many as its
+    /// imports).
     pub trace: Vec<TaskId>,
+    traces: bool,
 }
 
 impl<T> Default for Executor<'_, T> {
     fn default() -> Self {
         Executor {
             tasks: Vec::new(),
+            runnable: BTreeSet::new(),
+            asleep: std::collections::BTreeMap::new(),
             trace: Vec::new(),
+            traces: false,
         }
     }
 }
 
 impl<'a, T> Executor<'a, T> {
+    /// An executor that keeps its [`trace`](Executor::trace).
+    pub fn tracing() -> Self {
+        Executor {
+            traces: true,
+            ..Executor::default()
+        }
+    }
+
     /// Adds a call; it is runnable at once, and has not run yet.
     pub fn spawn(
         &mut self,
@@ -258,39 +276,38 @@ impl<'a, T> Executor<'a, T> {
         let id = self.tasks.len();
         self.tasks.push(Some(Task {
             future: Box::pin(future),
-            asleep_until: None,
         }));
+        self.runnable.insert(id);
         strategy.spawned(id);
         id
     }
 
     /// The calls that can run now, ascending.
     pub fn runnable(&self) -> Vec<TaskId> {
-        (0..self.tasks.len())
-            .filter(|&t| matches!(&self.tasks[t], Some(task) if task.asleep_until.is_none()))
-            .collect()
+        self.runnable.iter().copied().collect()
     }
 
     /// Whether any call is in flight, runnable or asleep.
     pub fn busy(&self) -> bool {
-        self.tasks.iter().any(Option::is_some)
+        !self.runnable.is_empty() || !self.asleep.is_empty()
     }
 
     /// The earliest deadline of a call asleep.
     pub fn next_wake(&self) -> Option<u64> {
-        self.tasks
-            .iter()
-            .flatten()
-            .filter_map(|t| t.asleep_until)
-            .min()
+        self.asleep.values().copied().min()
     }
 
     /// Makes runnable every call asleep until `now_ms` or before.
     pub fn wake(&mut self, now_ms: u64) {
-        for task in self.tasks.iter_mut().flatten() {
-            if task.asleep_until.is_some_and(|until| until <= now_ms) {
-                task.asleep_until = None;
-            }
+        let due: Vec<TaskId> = self
+            .asleep
+            .iter()
+            .filter(|&(_, &until)| until <= now_ms)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in due {
+            self.asleep.remove(&id);
+            self.runnable.insert(id);
         }
     }
 
@@ -302,22 +319,30 @@ impl<'a, T> Executor<'a, T> {
             return Ok(Stepped::Idle);
         }
         let id = strategy.pick(&runnable);
-        self.trace.push(id);
+        if self.traces {
+            self.trace.push(id);
+        }
         let task = self.tasks[id].as_mut().expect("a runnable call");
         PARKED.with(|p| p.set(None));
         let mut cx = Context::from_waker(Waker::noop());
         match task.future.as_mut().poll(&mut cx) {
             Poll::Ready(out) => {
                 self.tasks[id] = None;
+                self.runnable.remove(&id);
                 Ok(Stepped::Finished(id, out))
             }
             Poll::Pending => match PARKED.with(Cell::take) {
                 Some(Parked::Now) => Ok(Stepped::Parked(id)),
                 Some(Parked::Until(until)) => {
-                    task.asleep_until = Some(until);
+                    self.runnable.remove(&id);
+                    self.asleep.insert(id, until);
                     Ok(Stepped::Asleep(id, until))
                 }
-                None => Err(Stall::Foreign(id)),
+                None => {
+                    self.tasks[id] = None;
+                    self.runnable.remove(&id);
+                    Err(Stall::Foreign(id))
+                }
             },
         }
     }

@@ -32,7 +32,7 @@ fn run(strategy: &StrategySpec, seed: u64) -> (Vec<usize>, Vec<Vec<String>>) {
     let queue = reference("job-queue");
     let seeds = SeedTree::new(seed);
     let mut strategy = strategy.build(&seeds);
-    let mut executor = Executor::default();
+    let mut executor = Executor::tracing();
     for replica in 0..2 {
         let sandbox = &queue.sandbox;
         executor.spawn(strategy.as_mut(), async move {
