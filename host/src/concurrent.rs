@@ -295,18 +295,12 @@ pub fn run<'a, C: Client<'a>>(
                 }
             }
             Stepped::Idle => {
+                // Time moves on to the next sleeper's deadline or the next
+                // call's instant; with neither, every call was answered.
                 let next_call = planned.get(next_to_send).map(|p| p.at_ms);
-                let next = match (executor.next_wake(), next_call) {
-                    (Some(a), Some(b)) => a.min(b),
-                    (a, b) => match a.or(b) {
-                        Some(t) => t,
-                        // Nothing asleep, nothing to come, nothing running:
-                        // every call was answered.
-                        None => break 'run,
-                    },
-                };
-                clock.set_ms(clock.now_ms().max(next));
-                executor.wake(clock.now_ms());
+                if !executor.advance(clock, next_call) {
+                    break 'run;
+                }
             }
         }
     }

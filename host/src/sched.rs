@@ -229,8 +229,8 @@ pub enum Stepped<T> {
 }
 
 /// Runs spawned futures one poll at a time, in the strategy's order. Calls
-/// asleep ([`sleep_until`]) are not runnable until [`Executor::wake`] is
-/// given an instant at or past their deadline. Every operation costs in
+/// asleep ([`sleep_until`]) are not runnable until [`Executor::advance`]
+/// moves the clock to their deadline. Every operation costs in
 /// the calls in flight, never in the calls spawned so far.
 pub struct Executor<'a, T> {
     /// By id; `None` once finished.
@@ -287,28 +287,28 @@ impl<'a, T> Executor<'a, T> {
         self.runnable.iter().copied().collect()
     }
 
-    /// Whether any call is in flight, runnable or asleep.
-    pub fn busy(&self) -> bool {
-        !self.runnable.is_empty() || !self.asleep.is_empty()
-    }
-
-    /// The earliest deadline of a call asleep.
-    pub fn next_wake(&self) -> Option<u64> {
-        self.asleep.values().copied().min()
-    }
-
-    /// Makes runnable every call asleep until `now_ms` or before.
-    pub fn wake(&mut self, now_ms: u64) {
+    /// For when nothing can run: moves `clock` on to the earliest of the
+    /// sleepers' deadlines and `also` (the next thing due outside the
+    /// executor), and makes runnable every call asleep until then. False if
+    /// there is neither: nothing will ever run again.
+    pub fn advance(&mut self, clock: &VirtualClock, also: Option<u64>) -> bool {
+        let next = self.asleep.values().copied().min();
+        let Some(until) = next.into_iter().chain(also).min() else {
+            return false;
+        };
+        clock.set_ms(clock.now_ms().max(until));
+        let now = clock.now_ms();
         let due: Vec<TaskId> = self
             .asleep
             .iter()
-            .filter(|&(_, &until)| until <= now_ms)
+            .filter(|&(_, &until)| until <= now)
             .map(|(&id, _)| id)
             .collect();
         for id in due {
             self.asleep.remove(&id);
             self.runnable.insert(id);
         }
+        true
     }
 
     /// Polls the call the strategy picks until it parks, sleeps or
@@ -360,13 +360,8 @@ impl<'a, T> Executor<'a, T> {
             match self.step(strategy)? {
                 Stepped::Finished(id, out) => outputs[id] = Some(out),
                 Stepped::Parked(_) | Stepped::Asleep(..) => {}
-                Stepped::Idle => match self.next_wake() {
-                    Some(until) => {
-                        clock.set_ms(clock.now_ms().max(until));
-                        self.wake(clock.now_ms());
-                    }
-                    None => break,
-                },
+                Stepped::Idle if self.advance(clock, None) => {}
+                Stepped::Idle => break,
             }
         }
         Ok(outputs

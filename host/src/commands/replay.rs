@@ -238,33 +238,24 @@ fn print_lanes<Op: std::fmt::Display, Out: Compared + Clone>(
     broke: Option<usize>,
     all: bool,
 ) {
-    // (position, answered?, entry)
-    let mut events = Vec::new();
-    for entry in &history.entries {
-        if let Event::Call {
-            span: Some(span), ..
-        } = &entry.event
-        {
-            events.push((span.invoked, false, entry, span));
-            events.push((span.completed, true, entry, span));
-        }
-    }
+    let calls = crate::runner::lane_calls(plan, history);
+    // (position, answered?, call)
+    let mut events: Vec<(u64, bool, &crate::runner::LaneCall)> = calls
+        .iter()
+        .flat_map(|c| [(c.invoked, false, c), (c.completed, true, c)])
+        .collect();
     events.sort_by_key(|e| e.0);
-    let lanes = events.iter().map(|e| e.3.replica + 1).max().unwrap_or(1) as usize;
+    let lanes = calls.iter().map(|c| c.replica + 1).max().unwrap_or(1) as usize;
     let width = (96 / lanes).clamp(24, 48);
     let window = broke
         .filter(|_| !all && events.len() > LONG)
-        .and_then(|call| {
-            events
-                .iter()
-                .find_map(|(_, _, entry, span)| match entry.event {
-                    Event::Call { call: c, .. } if c == call => {
-                        Some((span.invoked, span.completed))
-                    }
-                    _ => None,
-                })
-        })
-        .map(|(from, to)| (from.saturating_sub(CONTEXT as u64 * 4), to + CONTEXT as u64));
+        .and_then(|call| calls.iter().find(|c| c.call == call))
+        .map(|c| {
+            (
+                c.invoked.saturating_sub(CONTEXT as u64 * 4),
+                c.completed + CONTEXT as u64,
+            )
+        });
     let limit = if all || window.is_some() {
         usize::MAX
     } else {
@@ -284,37 +275,30 @@ fn print_lanes<Op: std::fmt::Display, Out: Compared + Clone>(
         .map(|r| format!("{:<width$}", format!("replica {r}")))
         .collect();
     anstream::println!("{:>6} {:>10}     {}", "event", "time", header.bold());
-    for (position, answered, entry, span) in events.iter().take(limit) {
-        if window.is_some_and(|(a, b)| *position < a || *position > b) {
+    for &(position, answered, c) in events.iter().take(limit) {
+        if window.is_some_and(|(a, b)| position < a || position > b) {
             continue;
         }
-        let Event::Call { call, outcome, .. } = &entry.event else {
-            continue;
-        };
-        let op = match plan.actions.get(entry.step) {
-            Some(Action::Call(op)) => op.to_string(),
-            _ => String::new(),
-        };
-        let (time, cell) = if *answered {
-            let out = match outcome {
-                Outcome::Returned(out) => out.to_string(),
-                Outcome::Aborted(abort) => format!("ABORTED: {abort}"),
-            };
-            let imports = if span.imports.is_empty() {
+        let (time, cell) = if answered {
+            let imports = if c.imports.is_empty() {
                 String::new()
             } else {
-                format!(" [{}]", span.imports.join(" "))
+                format!(" [{}]", c.imports.join(" "))
             };
-            (span.completed_ms, format!("← #{call} {out}{imports}"))
+            (
+                c.completed_ms,
+                format!("← #{} {}{imports}", c.call, c.answer),
+            )
         } else {
-            (entry.time_ms, format!("→ #{call} {op}"))
+            (c.invoked_ms, format!("→ #{} {}", c.call, c.operation))
         };
-        let mark = if broke == Some(*call) && *answered {
+        let failing = broke == Some(c.call);
+        let mark = if failing && answered {
             "✗".red().to_string()
         } else {
             " ".to_string()
         };
-        let pad = " ".repeat(width * span.replica as usize);
+        let pad = " ".repeat(width * c.replica as usize);
         let text = diff::clip(
             &cell,
             width.saturating_sub(1).max(LINE_LIMIT.min(width * 3)),
@@ -323,7 +307,7 @@ fn print_lanes<Op: std::fmt::Display, Out: Compared + Clone>(
             "{:>6} {:>+10} ms {mark} {pad}{}",
             position,
             time as i64 - plan.start_ms as i64,
-            if broke == Some(*call) {
+            if failing {
                 text.red().to_string()
             } else {
                 text

@@ -106,11 +106,20 @@ impl Rules {
                 Report::FailPermanent => vec![Job::Dead],
             },
             Ok(()) => vec![],
-            Err(QueueError::StaleLease) if !live && *job != Job::Absent => vec![job.clone()],
-            Err(QueueError::NotFound) if *job == Job::Absent => vec![job.clone()],
-            Err(QueueError::Invalid(_)) => vec![job.clone()],
-            Err(_) => vec![],
+            Err(error) => Self::refused(job, live, error),
         }
+    }
+
+    /// After a report or heartbeat (with the job's live token or not) was
+    /// refused with `error`: the job as it was, if the refusal fits it.
+    fn refused(job: &Job, live: bool, error: &QueueError) -> Vec<Job> {
+        let fits = match error {
+            QueueError::StaleLease => !live && *job != Job::Absent,
+            QueueError::NotFound => *job == Job::Absent,
+            QueueError::Invalid(_) => true,
+            QueueError::NotDead => false,
+        };
+        if fits { vec![job.clone()] } else { vec![] }
     }
 
     fn apply(job: &Job, effect: &Effect) -> Vec<Job> {
@@ -134,12 +143,7 @@ impl Rules {
                         expires_ms: *until,
                     }],
                     Ok(_) => vec![],
-                    Err(QueueError::StaleLease) if !live && *job != Job::Absent => {
-                        vec![job.clone()]
-                    }
-                    Err(QueueError::NotFound) if *job == Job::Absent => vec![job.clone()],
-                    Err(QueueError::Invalid(_)) => vec![job.clone()],
-                    Err(_) => vec![],
+                    Err(error) => Self::refused(job, live, error),
                 }
             }
             Effect::Reported {
