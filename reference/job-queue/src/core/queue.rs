@@ -110,6 +110,9 @@ impl<S: Store, C: Clock, R: Rules> Queue<S, C, R> {
     fn call<T>(&mut self, mut serve: impl FnMut(&mut Index, u64) -> T) -> T {
         let now = self.clock.now_ms();
         for _ in 0..MAX_CONFLICTS {
+            if !R::keeps_index() {
+                self.index = None;
+            }
             self.refresh_index();
             let mut index = self.index.take().expect("an index");
             index.advance::<R>(now);

@@ -175,6 +175,14 @@ pub trait Rules {
     fn saves_conditionally() -> bool {
         true
     }
+
+    /// Whether the index is kept from one call to the next (checked against
+    /// the store's version, caught up by the journal). When not, every call
+    /// reads the whole store afresh: no cache at all, another way to be
+    /// correct as a replica.
+    fn keeps_index() -> bool {
+        true
+    }
 }
 
 /// The reference's rules.
