@@ -63,6 +63,8 @@ pub struct Replica<'s, P> {
     parks: bool,
     live: Option<(Store<HostState>, P)>,
     replacing: bool,
+    /// The client step being served (see [`crate::sandbox::Serving`]).
+    step: u64,
 }
 
 impl<'s, P: Component> Replica<'s, P> {
@@ -84,6 +86,7 @@ impl<'s, P: Component> Replica<'s, P> {
             parks: false,
             live: None,
             replacing: false,
+            step: 0,
         }
     }
 
@@ -91,6 +94,16 @@ impl<'s, P: Component> Replica<'s, P> {
     pub fn parking(mut self) -> Self {
         self.parks = true;
         self
+    }
+
+    /// Marks the client step this replica serves from now on: its
+    /// instances, the ones replacing a crashed one included, tell the
+    /// track's dependencies so.
+    pub fn serve_step(&mut self, step: u64) {
+        self.step = step;
+        if let Some((store, _)) = &mut self.live {
+            store.data_mut().serving.step = step;
+        }
     }
 
     /// The live instance's store, if there is one.
@@ -124,6 +137,7 @@ impl<'s, P: Component> Replica<'s, P> {
             .new_store_with(&self.seeds, &self.clock, self.durable.clone());
         store.data_mut().set_dependencies(self.dependencies.clone());
         store.data_mut().park_at_imports(self.parks);
+        store.data_mut().serving.step = self.step;
         let budget = self.meter.begin(&mut store);
         let result = P::instantiate(self.sandbox, &mut store).await;
         let (mut fuel, plugin) = self.meter.finish(&mut store, budget, result);

@@ -345,6 +345,23 @@ pub struct HostState {
     parks: bool,
     /// The imports parked at, by name, since [`HostState::take_imports`].
     imports: Vec<&'static str>,
+    /// What this instance is serving, for per-request bookkeeping of the
+    /// track's dependencies (several instances serve at once in a
+    /// concurrent run).
+    pub(crate) serving: Serving,
+}
+
+/// The client request an instance serves, and which call into the plugin
+/// it is making for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Serving {
+    /// The client step (1-based: a plan's calls in order; 0 before the
+    /// first), the same for every instance and crash-recovery of one
+    /// request.
+    pub step: u64,
+    /// The call into the plugin (a request or `recover`), numbered over the
+    /// run by the track (0: none yet).
+    pub export_call: u64,
 }
 
 impl WasiView for HostState {
@@ -745,6 +762,7 @@ impl Sandbox {
             log,
             parks: false,
             imports: Vec::new(),
+            serving: Serving::default(),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);

@@ -60,11 +60,20 @@ pub struct GatewayDriver<'s> {
     step: u64,
 }
 
-/// Tells the bank that a call into the gateway begins (its bank calls are
-/// counted per call: the retry bounds hold within one).
-fn begin_export_call(store: &Store<HostState>) {
+/// Tells the bank that a call into the gateway begins on this instance
+/// (its bank calls are counted per call: the retry bounds hold within one).
+fn begin_export_call(store: &mut Store<HostState>) {
+    if let Some(bank) = store.data().dependencies.bank.clone() {
+        let call = bank.lock().expect("bank lock").begin_export_call();
+        store.data_mut().serving.export_call = call;
+    }
+}
+
+/// Tells the bank that the instance's call into the gateway has ended.
+fn end_export_call(store: &Store<HostState>) {
     if let Some(bank) = &store.data().dependencies.bank {
-        bank.lock().expect("bank lock").begin_export_call();
+        let call = store.data().serving.export_call;
+        bank.lock().expect("bank lock").end_export_call(call);
     }
 }
 
@@ -80,7 +89,12 @@ impl Component for Plugin {
 
     async fn recover(&self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
         begin_export_call(store);
-        self.gauntlet_payments_gateway().call_recover(store).await
+        let recovered = self
+            .gauntlet_payments_gateway()
+            .call_recover(&mut *store)
+            .await;
+        end_export_call(store);
+        recovered
     }
 }
 
@@ -111,6 +125,18 @@ impl replica::Request<Plugin> for Request {
         plugin: &Plugin,
     ) -> wasmtime::Result<Self::Response> {
         begin_export_call(store);
+        let answered = self.call(&mut *store, plugin).await;
+        end_export_call(store);
+        answered
+    }
+}
+
+impl Request {
+    async fn call(
+        &self,
+        store: &mut Store<HostState>,
+        plugin: &Plugin,
+    ) -> wasmtime::Result<Result<Answered, wit::PaymentError>> {
         let gateway = plugin.gauntlet_payments_gateway();
         let one =
             |r: Result<wit::Payment, wit::PaymentError>| r.map(|p| Answered::One(Box::new(p)));
@@ -279,25 +305,18 @@ impl Driver for GatewayDriver<'_> {
         {
             self.label_of_key.insert(key.clone(), label.clone());
         }
-        let (stats_before, ledger_before, injected_before, log_before) = {
-            let mut bank = self.bank();
-            bank.begin_step(self.step);
-            (
-                bank.stats,
-                bank.bank.ledger().len(),
-                bank.injected.len(),
-                bank.calls.len(),
-            )
-        };
+        self.bank().begin_step(self.step);
         self.store_faults
             .lock()
             .expect("store faults lock")
             .begin_step(self.step);
+        self.replica.serve_step(self.step);
         let started_ms = self.clock.now_ms();
         // Serve the request; after an injected crash the replica drops the
         // instance and makes it again (a fresh one recovers first), as the
         // client would.
         let served = self.replica.serve(&self.request(op)).await;
+        let at_bank = self.bank().end_step(self.step);
         let (fuel, crashes) = (served.fuel, served.crashes);
         let answered = match served.result {
             Ok(answered) => answered,
@@ -328,17 +347,16 @@ impl Driver for GatewayDriver<'_> {
                 (Answer::Error(model::error_kind(&e)), Vec::new(), message)
             }
         };
-        let bank = self.bank();
         let output = Output {
             answer,
             ids,
             message,
             crashes,
-            bank_calls: bank.stats.calls - stats_before.calls,
+            bank_calls: at_bank.calls,
             waited_ms: self.clock.now_ms().saturating_sub(started_ms),
-            ledger: (ledger_before, bank.bank.ledger().len()),
-            injected: (injected_before, bank.injected.len()),
-            bank_log: (log_before, bank.calls.len()),
+            ledger: at_bank.ledger,
+            injected: at_bank.injected,
+            bank_log: at_bank.log,
         };
         (fuel, Ok(output))
     }
@@ -370,18 +388,13 @@ impl Run {
     pub fn timeline(&self) -> Vec<TimelineEvent> {
         let mut events = clock_faults(&self.history);
         for (entry, call, output) in self.history.returned() {
-            let (start, end) = output.injected;
-            let bank_crashes = self.bank.injected[start..end]
-                .iter()
-                .filter(|(_, _, f)| f.is_crash())
-                .count();
-            events.extend(self.bank.injected[start..end].iter().map(|(_, op, fault)| {
-                TimelineEvent {
-                    call,
-                    time_ms: entry.time_ms,
-                    kind: "bank",
-                    description: format!("{op}: {fault}"),
-                }
+            let injected = || output.injected.iter().map(|&i| &self.bank.injected[i]);
+            let bank_crashes = injected().filter(|(_, _, f)| f.is_crash()).count();
+            events.extend(injected().map(|(_, op, fault)| TimelineEvent {
+                call,
+                time_ms: entry.time_ms,
+                kind: "bank",
+                description: format!("{op}: {fault}"),
             }));
             let other_crashes = (output.crashes as usize).saturating_sub(bank_crashes);
             if other_crashes > 0 {

@@ -127,8 +127,10 @@ pub fn one_hold_per_payment(answers: &Answers) -> CheckResult {
         let Op::Authorize { key, .. } = op else {
             continue;
         };
-        let fresh = ledger[output.ledger.0..output.ledger.1]
+        let fresh = output
+            .ledger
             .iter()
+            .map(|&i| &ledger[i])
             .filter(|e| matches!(e.effect, Some(Effect::Hold { .. })) && authorizes(e, op))
             .count();
         let seen = holds.entry(key).or_insert((0, call));
@@ -178,8 +180,10 @@ pub fn idempotent_replay(answers: &Answers) -> CheckResult {
                         ),
                     );
                 }
-                if let Some(e) = ledger[output.ledger.0..output.ledger.1]
+                if let Some(e) = output
+                    .ledger
                     .iter()
+                    .map(|&i| &ledger[i])
                     .find(|e| e.effect.is_some())
                 {
                     return CheckResult::fail(
@@ -236,8 +240,10 @@ pub fn key_reuse_refused(answers: &Answers) -> CheckResult {
                         ),
                     );
                 }
-                if ledger[output.ledger.0..output.ledger.1]
+                if output
+                    .ledger
                     .iter()
+                    .map(|&i| &ledger[i])
                     .any(|e| e.effect.is_some())
                 {
                     return CheckResult::fail(
@@ -263,7 +269,7 @@ fn attempts_of<'a>(
     output: &Output,
 ) -> BTreeMap<(u64, Endpoint, &'a str), Vec<&'a BankCallRecord>> {
     let mut attempts: BTreeMap<_, Vec<_>> = BTreeMap::new();
-    for record in &run.bank.calls[output.bank_log.0..output.bank_log.1] {
+    for record in output.bank_log.iter().map(|&i| &run.bank.calls[i]) {
         if record.operation.operation().is_none() {
             continue;
         }
@@ -305,15 +311,19 @@ pub fn permanent_errors_once(answers: &Answers) -> CheckResult {
             continue;
         }
         seen += 1;
-        let tries = ledger[output.ledger.0..output.ledger.1]
+        let tries = output
+            .ledger
             .iter()
+            .map(|&i| &ledger[i])
             .filter(|e| authorizes(e, op) && !e.replay)
             .count();
         // A gateway that crashed before saving the answer, or whose answer
         // was lost in a timeout, cannot know it was asked: each such fault
         // excuses one more try.
-        let timeouts = run.bank.injected[output.injected.0..output.injected.1]
+        let timeouts = output
+            .injected
             .iter()
+            .map(|&i| &run.bank.injected[i])
             .filter(|(_, o, f)| *o == Endpoint::Authorize && *f == BankFault::TimeoutAfterCommit)
             .count();
         let excused = output.crashes as usize + timeouts;
@@ -355,8 +365,10 @@ pub fn no_call_for_invalid_transition(answers: &Answers) -> CheckResult {
             Op::Refund { .. } => Operation::Refund,
             _ => continue,
         };
-        let own = ledger[output.ledger.0..output.ledger.1]
+        let own = output
+            .ledger
             .iter()
+            .map(|&i| &ledger[i])
             .filter(|e| e.operation() == operation && !e.outcome.is_ok())
             .count();
         if own > 0 {

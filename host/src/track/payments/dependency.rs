@@ -33,7 +33,9 @@ use sha2::{Digest, Sha256};
 
 use super::bank::{self, Bank, Operation};
 use crate::bindings::payments::bank as wit;
-use crate::sandbox::{HostState, HostStopped, InjectedCrash};
+use std::collections::BTreeMap;
+
+use crate::sandbox::{HostState, HostStopped, InjectedCrash, Serving};
 use crate::sim::SeedTree;
 
 /// A bank endpoint: one of the four operations that change state, or a
@@ -233,13 +235,18 @@ pub struct BankSim {
     rules: Vec<FaultRule>,
     latency: Latency,
     seeds: SeedTree,
-    /// The client step in flight, and the calls of each endpoint made for
-    /// it so far.
-    step: u64,
-    calls_in_step: [u64; Endpoint::COUNT],
+    /// The calls of each endpoint made so far for each client step in
+    /// flight (one at a time in a sequential run, several in a concurrent
+    /// one), and in the whole run.
+    in_step: BTreeMap<u64, [u64; Endpoint::COUNT]>,
     calls_per_operation: [u64; Endpoint::COUNT],
-    /// The call into the gateway in flight (counted from 1).
-    export_call: u64,
+    /// Calls into the gateway so far (requests and `recover`s).
+    export_calls: u64,
+    /// For each call into the gateway in flight, the attempts of each bank
+    /// call it made: how many, and the first one's time.
+    attempts: BTreeMap<(u64, Endpoint, String), (u64, u64)>,
+    /// What each client step in flight did at the bank, so far.
+    by_step: BTreeMap<u64, Attributed>,
     pub stats: BankStats,
     /// Every fault injected: (client step, endpoint, fault).
     pub injected: Vec<(u64, Endpoint, BankFault)>,
@@ -247,6 +254,18 @@ pub struct BankSim {
     pub calls: Vec<BankCallRecord>,
     /// Why gauntlet stopped the run at the bank, if it did.
     pub stopped: Option<Stop>,
+}
+
+/// What one client request did at the bank, attributed by the instance
+/// that served it (calls of other requests in flight interleave with its
+/// own in a concurrent run): indices into the bank's ledger, its list of
+/// injected faults and its call log, and its bank calls.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attributed {
+    pub ledger: Vec<usize>,
+    pub injected: Vec<usize>,
+    pub log: Vec<usize>,
+    pub calls: u64,
 }
 
 /// Why gauntlet stopped a run at the bank: a call the contract rules out,
@@ -276,10 +295,11 @@ impl BankSim {
             rules,
             latency,
             seeds,
-            step: 0,
-            calls_in_step: [0; Endpoint::COUNT],
+            in_step: BTreeMap::new(),
             calls_per_operation: [0; Endpoint::COUNT],
-            export_call: 0,
+            export_calls: 0,
+            attempts: BTreeMap::new(),
+            by_step: BTreeMap::new(),
             stats: BankStats::default(),
             injected: Vec::new(),
             calls: Vec::new(),
@@ -294,24 +314,42 @@ impl BankSim {
         self.latency = Latency::default();
     }
 
-    /// Marks a new call into the gateway (a request, or `recover`): the
-    /// bank calls from now on are its.
-    pub fn begin_export_call(&mut self) {
-        self.export_call += 1;
+    /// Numbers a new call into the gateway (a request, or `recover`): the
+    /// bank calls of the instance making it are its.
+    pub fn begin_export_call(&mut self) -> u64 {
+        self.export_calls += 1;
+        self.export_calls
+    }
+
+    /// Forgets a finished call into the gateway's retry counts.
+    pub fn end_export_call(&mut self, export_call: u64) {
+        self.attempts.retain(|(call, _, _), _| *call != export_call);
     }
 
     /// Marks the start of a client step: seeded faults are drawn per step.
     pub fn begin_step(&mut self, step: u64) {
-        self.step = step;
-        self.calls_in_step = [0; Endpoint::COUNT];
+        self.in_step.insert(step, [0; Endpoint::COUNT]);
+        self.by_step.insert(step, Attributed::default());
     }
 
-    /// A generator for one purpose in the step in flight: the `attempt`-th
-    /// call of `operation` in it (latency), or the operation itself
-    /// (faults, drawn once per step).
-    fn draw(&self, operation: Endpoint, attempt: u64, purpose: &str) -> rand::rngs::ChaCha8Rng {
+    /// Marks the end of a client step: what it did at the bank.
+    pub fn end_step(&mut self, step: u64) -> Attributed {
+        self.in_step.remove(&step);
+        self.by_step.remove(&step).unwrap_or_default()
+    }
+
+    /// A generator for one purpose in `step`: the `attempt`-th call of
+    /// `operation` in it (latency), or the operation itself (faults, drawn
+    /// once per step).
+    fn draw(
+        &self,
+        step: u64,
+        operation: Endpoint,
+        attempt: u64,
+        purpose: &str,
+    ) -> rand::rngs::ChaCha8Rng {
         let mut hasher = Sha256::new();
-        hasher.update(self.step.to_le_bytes());
+        hasher.update(step.to_le_bytes());
         hasher.update(operation.as_str().as_bytes());
         hasher.update(attempt.to_le_bytes());
         hasher.update(purpose.as_bytes());
@@ -319,17 +357,21 @@ impl BankSim {
         self.seeds.rng(&format!("bank/{name}"))
     }
 
-    /// Why the run must stop before this attempt at (`operation`, `key`):
-    /// the same bank call retried past [`MAX_ATTEMPTS`] or
-    /// [`MAX_RETRY_SPAN_MS`] within one call into the gateway.
-    fn endless_retry(&self, operation: Endpoint, key: &str, now_ms: u64) -> Option<String> {
-        let same = self
-            .calls
-            .iter()
-            .rev()
-            .take_while(|c| c.step == self.step && c.export_call == self.export_call)
-            .filter(|c| c.operation == operation && c.key == key);
-        let (attempts, first_ms) = same.fold((0u64, now_ms), |(n, _), c| (n + 1, c.at_ms));
+    /// Why the run must stop before this attempt at (`operation`, `key`)
+    /// by `export_call`: the same bank call retried past [`MAX_ATTEMPTS`]
+    /// or [`MAX_RETRY_SPAN_MS`] within one call into the gateway.
+    fn endless_retry(
+        &self,
+        export_call: u64,
+        operation: Endpoint,
+        key: &str,
+        now_ms: u64,
+    ) -> Option<String> {
+        let (attempts, first_ms) = self
+            .attempts
+            .get(&(export_call, operation, key.to_string()))
+            .copied()
+            .unwrap_or((0, now_ms));
         let span = now_ms.saturating_sub(first_ms);
         (attempts >= MAX_ATTEMPTS || span > MAX_RETRY_SPAN_MS).then(|| {
             format!(
@@ -346,18 +388,27 @@ impl BankSim {
     /// down.
     fn next_call(
         &mut self,
+        serving: Serving,
         operation: Endpoint,
         key: &str,
         sent_ms: u64,
     ) -> (u64, Option<BankFault>) {
+        let step = serving.step;
         let index = operation as usize;
         self.calls_per_operation[index] += 1;
-        self.calls_in_step[index] += 1;
+        let counts = self.in_step.entry(step).or_default();
+        counts[index] += 1;
+        let in_step = counts[index];
         let n = self.calls_per_operation[index];
-        let in_step = self.calls_in_step[index];
         self.stats.calls += 1;
+        self.by_step.entry(step).or_default().calls += 1;
+        let attempts = self
+            .attempts
+            .entry((serving.export_call, operation, key.to_string()))
+            .or_insert((0, sent_ms));
+        attempts.0 += 1;
         let latency = if self.latency.max > 0 {
-            self.draw(operation, in_step, "latency")
+            self.draw(step, operation, in_step, "latency")
                 .random_range(self.latency.min..=self.latency.max)
         } else {
             0
@@ -376,7 +427,7 @@ impl BankSim {
                     n: nth,
                     onward,
                 } => {
-                    *step == self.step
+                    *step == serving.step
                         && *op == operation
                         && (in_step == *nth || (*onward && in_step > *nth))
                 }
@@ -388,7 +439,7 @@ impl BankSim {
                     (operations.is_empty() || operations.contains(&operation))
                         && (in_step == 1 || *onward)
                         && self
-                            .draw(operation, 0, &format!("fault/{index}"))
+                            .draw(step, operation, 0, &format!("fault/{index}"))
                             .random_range(0..1_000_000u32)
                             < *ppm
                 }
@@ -405,7 +456,12 @@ impl BankSim {
         }
         if let Some(fault) = fault {
             self.stats.faults += 1;
-            self.injected.push((self.step, operation, fault));
+            self.by_step
+                .entry(step)
+                .or_default()
+                .injected
+                .push(self.injected.len());
+            self.injected.push((step, operation, fault));
         }
         self.stats.waited_ms = self.stats.waited_ms.saturating_add(latency);
         (latency, fault)
@@ -436,13 +492,14 @@ impl HostState {
     ) -> wasmtime::Result<Result<T, wit::BankError>> {
         let sim = self.bank_sim()?;
         let mut sim = sim.lock().expect("bank lock");
+        let serving = self.serving;
         let sent_ms = self.clock().now_ms();
         let stop = if key.is_empty() && operation.operation().is_some() {
             Some(Stop::EmptyKey(format!(
                 "bank.{operation} was called with an empty idempotency key, which the bank refuses (the contract has no answer for it: every bank key is a non-empty string)"
             )))
         } else {
-            sim.endless_retry(operation, key, sent_ms)
+            sim.endless_retry(serving.export_call, operation, key, sent_ms)
                 .map(Stop::EndlessRetry)
         };
         if let Some(stop) = stop {
@@ -450,9 +507,10 @@ impl HostState {
             sim.stopped = Some(stop);
             return Err(wasmtime::Error::new(HostStopped(reason)));
         }
-        let (latency, fault) = sim.next_call(operation, key, sent_ms);
+        let (latency, fault) = sim.next_call(serving, operation, key, sent_ms);
         let now = sent_ms.saturating_add(latency);
         self.clock().set_ms(now);
+        let ledger_before = sim.bank.ledger().len();
         let answer = match fault {
             Some(BankFault::Unavailable | BankFault::Down) => {
                 Answer::Value(Err(wit::BankError::Unavailable))
@@ -487,10 +545,13 @@ impl HostState {
                 | wit::BankError::InsufficientFunds
                 | wit::BankError::AuthorizationExpired))
         );
-        let (step, export_call) = (sim.step, sim.export_call);
+        let (ledger_after, logged) = (sim.bank.ledger().len(), sim.calls.len());
+        let attributed = sim.by_step.entry(serving.step).or_default();
+        attributed.ledger.extend(ledger_before..ledger_after);
+        attributed.log.push(logged);
         sim.calls.push(BankCallRecord {
-            step,
-            export_call,
+            step: serving.step,
+            export_call: serving.export_call,
             operation,
             key: key.to_string(),
             at_ms: sent_ms,
@@ -649,6 +710,15 @@ mod tests {
     use super::*;
     use crate::track::payments::bank::{BankConfig, CardRequest};
 
+    /// A call of client step `step`, made by its first call into the
+    /// gateway.
+    fn at(step: u64) -> Serving {
+        Serving {
+            step,
+            export_call: step,
+        }
+    }
+
     fn sim(rules: Vec<FaultRule>) -> BankSim {
         BankSim::new(
             Bank::new(BankConfig::default()),
@@ -670,13 +740,13 @@ mod tests {
             },
             fault: BankFault::TimeoutAfterCommit,
         }]);
-        assert_eq!(s.next_call(Endpoint::Capture, "k", 0).1, None);
-        assert_eq!(s.next_call(Endpoint::Authorize, "k", 0).1, None);
+        assert_eq!(s.next_call(at(0), Endpoint::Capture, "k", 0).1, None);
+        assert_eq!(s.next_call(at(0), Endpoint::Authorize, "k", 0).1, None);
         assert_eq!(
-            s.next_call(Endpoint::Capture, "k", 0).1,
+            s.next_call(at(0), Endpoint::Capture, "k", 0).1,
             Some(BankFault::TimeoutAfterCommit)
         );
-        assert_eq!(s.next_call(Endpoint::Capture, "k", 0).1, None);
+        assert_eq!(s.next_call(at(0), Endpoint::Capture, "k", 0).1, None);
         assert_eq!(s.stats.calls, 4);
         assert_eq!(s.stats.faults, 1);
     }
@@ -696,25 +766,25 @@ mod tests {
         let mut a = sim(vec![rule.clone()]);
         let mut b = sim(vec![rule]);
         a.begin_step(1);
-        a.next_call(Endpoint::Authorize, "k", 0);
-        a.next_call(Endpoint::Authorize, "k", 0);
-        a.next_call(Endpoint::Authorize, "k", 0);
+        a.next_call(at(1), Endpoint::Authorize, "k", 0);
+        a.next_call(at(1), Endpoint::Authorize, "k", 0);
+        a.next_call(at(1), Endpoint::Authorize, "k", 0);
         b.begin_step(1);
-        b.next_call(Endpoint::Authorize, "k", 0);
+        b.next_call(at(1), Endpoint::Authorize, "k", 0);
         let mut first_calls = Vec::new();
         for step in 2..40 {
             a.begin_step(step);
             b.begin_step(step);
             let (draw_a, draw_b) = (
-                a.next_call(Endpoint::Capture, "k", 0),
-                b.next_call(Endpoint::Capture, "k", 0),
+                a.next_call(at(step), Endpoint::Capture, "k", 0),
+                b.next_call(at(step), Endpoint::Capture, "k", 0),
             );
             assert_eq!(draw_a, draw_b);
             assert!((100..=2_000).contains(&draw_a.0));
             first_calls.push(draw_a.1);
             // A seeded fault that is not an outage hits only the first call
             // of the operation in the step: one retry rides it out.
-            assert_eq!(a.next_call(Endpoint::Capture, "k", 0).1, None);
+            assert_eq!(a.next_call(at(step), Endpoint::Capture, "k", 0).1, None);
         }
         assert!(first_calls.iter().any(Option::is_some));
         assert!(first_calls.iter().any(Option::is_none));
@@ -734,19 +804,19 @@ mod tests {
         let mut s = sim(vec![outage(3)]);
         s.begin_step(1);
         for _ in 0..7 {
-            assert_eq!(s.next_call(Endpoint::Void, "k", 0).1, None);
+            assert_eq!(s.next_call(at(1), Endpoint::Void, "k", 0).1, None);
         }
         s.begin_step(3);
-        assert_eq!(s.next_call(Endpoint::Void, "k", 0).1, None);
-        assert_eq!(s.next_call(Endpoint::Capture, "k", 0).1, None);
+        assert_eq!(s.next_call(at(3), Endpoint::Void, "k", 0).1, None);
+        assert_eq!(s.next_call(at(3), Endpoint::Capture, "k", 0).1, None);
         for _ in 0..20 {
             assert_eq!(
-                s.next_call(Endpoint::Void, "k", 0).1,
+                s.next_call(at(3), Endpoint::Void, "k", 0).1,
                 Some(BankFault::Unavailable)
             );
         }
         s.begin_step(4);
-        assert_eq!(s.next_call(Endpoint::Void, "k", 0).1, None);
+        assert_eq!(s.next_call(at(4), Endpoint::Void, "k", 0).1, None);
     }
 
     #[test]
@@ -768,9 +838,12 @@ mod tests {
             let card = CardRequest::new("4111111111111111", "123", 12, 2030);
             s.bank.authorize(0, &card, 500, "seen").expect("approved");
             s.begin_step(1);
-            assert_eq!(s.next_call(Endpoint::Authorize, "new", 0).1, Some(rule));
             assert_eq!(
-                s.next_call(Endpoint::Authorize, "seen", 0).1,
+                s.next_call(at(1), Endpoint::Authorize, "new", 0).1,
+                Some(rule)
+            );
+            assert_eq!(
+                s.next_call(at(1), Endpoint::Authorize, "seen", 0).1,
                 remembered_fault
             );
         }
@@ -792,7 +865,7 @@ mod tests {
             Endpoint::GetCapture,
             Endpoint::GetRefund,
         ] {
-            let (latency, fault) = s.next_call(read, "auth_1", 0);
+            let (latency, fault) = s.next_call(at(1), read, "auth_1", 0);
             assert!((100..=2_000).contains(&latency));
             assert_eq!(fault, Some(BankFault::Unavailable));
         }

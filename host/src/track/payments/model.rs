@@ -266,14 +266,15 @@ pub struct Output {
     /// (bank latency and the gateway's own backoff sleeps).
     pub bank_calls: u64,
     pub waited_ms: u64,
-    /// The bank ledger entries made while serving it: `start..end`.
-    pub ledger: (usize, usize),
-    /// The bank faults injected while serving it: `start..end` of the
-    /// bank's list of injected faults.
-    pub injected: (usize, usize),
-    /// The state-changing bank calls made while serving it: `start..end`
-    /// of the bank's call log.
-    pub bank_log: (usize, usize),
+    /// The bank ledger entries made while serving it: indices into the
+    /// ledger, in order (other requests' interleave in a concurrent run).
+    pub ledger: Vec<usize>,
+    /// The bank faults injected while serving it: indices into the bank's
+    /// list of injected faults.
+    pub injected: Vec<usize>,
+    /// The bank calls made while serving it: indices into the bank's call
+    /// log.
+    pub bank_log: Vec<usize>,
 }
 
 impl PartialEq for Output {
@@ -316,9 +317,9 @@ mod tests {
             crashes: 1,
             bank_calls,
             waited_ms,
-            ledger: (0, 0),
-            injected: (0, 0),
-            bank_log: (0, 0),
+            ledger: Vec::new(),
+            injected: Vec::new(),
+            bank_log: Vec::new(),
         };
         assert_eq!(
             output(5, 1_500).to_string(),
