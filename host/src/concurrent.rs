@@ -67,6 +67,23 @@ impl ConcurrencySpec {
     }
 }
 
+/// Why a step of a concurrent scenario takes no `expect`.
+pub const NO_EXPECT: &str = "a concurrent scenario's answers depend on the interleaving: its steps take no expect (its checks judge the run)";
+
+/// A scenario's `[concurrency]` section, checked (an error at its line).
+pub fn section(
+    source: &crate::scenario::Source,
+    spec: Option<&toml::Spanned<ConcurrencySpec>>,
+) -> crate::error::Result<Option<ConcurrencySpec>> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    match spec.get_ref().problem() {
+        Some(problem) => Err(source.error_at_span(spec.span(), problem)),
+        None => Ok(Some(spec.get_ref().clone())),
+    }
+}
+
 /// Which replica a call goes to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -103,14 +120,16 @@ pub trait Client<'a> {
     /// A replica of the plugin (see [`crate::replica::Replica`]).
     type Replica: 'a;
 
-    /// The process that sends `op`.
-    fn process(&self, op: &Self::Op) -> String;
+    /// The process that sends `op`, the plan's call number `call` (from 0).
+    fn process(&self, call: usize, op: &Self::Op) -> String;
 
-    /// Serves `op` on `replica`: the replica back, the fuel burnt, the
-    /// answer, and the imports the call parked at.
+    /// Serves `op`, the plan's call number `call`, on `replica`: the
+    /// replica back, the fuel burnt, the answer, and the imports the call
+    /// parked at.
     #[allow(clippy::type_complexity)]
     fn call(
         &'a self,
+        call: usize,
         op: &'a Self::Op,
         replica: Self::Replica,
     ) -> Pin<Box<dyn Future<Output = Served<Self::Replica, Self::Output>> + 'a>>;
@@ -231,7 +250,10 @@ pub fn run<'a, C: Client<'a>>(
                 continue;
             };
             let instance = idle[replica].take().expect("an idle replica");
-            let task = executor.spawn(strategy.as_mut(), client.call(planned[i].op, instance));
+            let task = executor.spawn(
+                strategy.as_mut(),
+                client.call(planned[i].call, planned[i].op, instance),
+            );
             let flight = sent[i].take().expect("a call sent");
             tasks.insert(task, (replica, flight));
         }
@@ -355,7 +377,7 @@ fn planned<'a, 'c, C: Client<'c>>(client: &C, plan: &'a Plan<C::Op>) -> Vec<Plan
                 call: calls.len(),
                 at_ms: clock.reading(),
                 op,
-                process: client.process(op),
+                process: client.process(calls.len(), op),
             }),
         }
     }

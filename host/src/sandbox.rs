@@ -342,7 +342,7 @@ pub struct HostState {
     /// Whether gauntlet's imports (harness, bank, model, output file) are
     /// scheduling points ([`crate::sched::park`]): on in a concurrent run,
     /// off otherwise. WASI's imports never park, but for its sleeps.
-    parks: bool,
+    pub(crate) parks: bool,
     /// The imports parked at, by name, since [`HostState::take_imports`].
     imports: Vec<&'static str>,
     /// What this instance is serving, for per-request bookkeeping of the

@@ -527,12 +527,13 @@ impl<'a, 's: 'a> concurrent::Client<'a> for Concurrent<'s> {
     type Output = Output;
     type Replica = Queue<'s>;
 
-    fn process(&self, op: &Op) -> String {
+    fn process(&self, _call: usize, op: &Op) -> String {
         op.process().to_string()
     }
 
     fn call(
         &'a self,
+        _call: usize,
         op: &'a Op,
         mut queue: Queue<'s>,
     ) -> std::pin::Pin<Box<dyn Future<Output = concurrent::Served<Queue<'s>, Output>> + 'a>> {

@@ -235,3 +235,65 @@ fn the_imports_noted_for_a_call_are_capped() {
     assert_eq!(imports.last(), Some(&"…"));
     assert_eq!(imports[0], "clock.now-ms");
 }
+
+/// The payment gateway's concurrent scenario, staged outside `scenarios/`
+/// until the naive example gateways are replica-safe.
+fn payments_concurrent() -> Vec<gauntlet::scenario::Source> {
+    let path =
+        crate::common::root().join("host/tests/data/payment-gateway/concurrent-checkout.toml");
+    gauntlet::track::Track::named("payment-gateway")
+        .unwrap()
+        .select_scenarios(Some(path.to_str().unwrap()))
+        .unwrap()
+}
+
+#[test]
+fn the_reference_gateway_passes_concurrent_checkout_and_a_read_then_write_gateway_places_two_holds()
+{
+    use gauntlet::check::Verdict;
+    let gateway = reference("payment-gateway");
+    let sources = payments_concurrent();
+    let run = |plugin: &gauntlet::plugin::Plugin, seed| {
+        gauntlet::runner::run_suite(
+            plugin,
+            &gateway,
+            &sources,
+            seed,
+            &mut gauntlet::report::Silent,
+        )
+        .unwrap()
+    };
+    for seed in crate::common::VARIANT_SEEDS {
+        let report = run(&gateway, seed);
+        let r = &report.scenarios[0];
+        assert_eq!(r.verdict, Verdict::Pass, "{seed:?}: {:#?}", r.checks);
+        assert!(r.checks.iter().all(|c| c.held()), "{:#?}", r.checks);
+        // Byte for byte the same, twice.
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            serde_json::to_string(&run(&gateway, seed)).unwrap()
+        );
+    }
+    // The naive gateway reads "no record for this key", then writes one
+    // without a compare-and-set: correct one request at a time, two holds
+    // for one key once two replicas interleave.
+    let naive = gauntlet::plugin::load(
+        &crate::common::cache(),
+        &crate::common::plugin_wasm("payment-gateway/naive"),
+        Default::default(),
+        true,
+    )
+    .unwrap();
+    let report = run(&naive, None);
+    let hold = report.scenarios[0]
+        .checks
+        .iter()
+        .find(|c| c.name == "one-hold-per-payment")
+        .unwrap();
+    assert!(!hold.held(), "{hold:#?}");
+    assert!(
+        hold.message.contains("have placed 2 holds"),
+        "{}",
+        hold.message
+    );
+}

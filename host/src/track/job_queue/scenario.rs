@@ -489,9 +489,7 @@ impl Scenario {
             };
             if let Some(expect) = &s.expect {
                 if spec.concurrency.is_some() {
-                    return Err(err(
-                        "a concurrent scenario's answers depend on the interleaving: its steps take no expect (its checks judge the run)".into(),
-                    ));
+                    return Err(err(crate::concurrent::NO_EXPECT.into()));
                 }
                 expectations.insert(calls, (expect.clone(), line));
             }
@@ -508,13 +506,7 @@ impl Scenario {
                 &mut actions,
             )?);
         }
-        let concurrency = match &spec.concurrency {
-            Some(c) => match c.get_ref().problem() {
-                Some(problem) => return Err(source.error_at_span(c.span(), problem)),
-                None => Some(c.get_ref().clone()),
-            },
-            None => None,
-        };
+        let concurrency = crate::concurrent::section(source, spec.concurrency.as_ref())?;
         Ok(Scenario {
             name: source.name.clone(),
             file: source.file.clone(),

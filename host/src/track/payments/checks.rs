@@ -40,7 +40,7 @@ use super::dependency::{
 use super::model::{Answer, Op, Output, PERMANENT_ERRORS};
 use super::scenario::Scenario;
 use crate::check::CheckResult;
-use crate::sim::{Action, Plan};
+use crate::sim::{Action, Event, Plan};
 
 pub const COMPLETES: &str = crate::check::COMPLETES;
 pub const EXPECTATIONS: &str = "expectations";
@@ -72,24 +72,64 @@ fn authorizes(entry: &super::bank::LedgerEntry, op: &Op) -> bool {
 }
 
 /// The requests that returned, each with its call index, joined once per
-/// evaluation for every check to read.
+/// evaluation for every check to read: in the order they were answered,
+/// with when each was sent and answered (positions in one order of events:
+/// request A happened before request B iff A was answered before B was
+/// sent; in a sequential run each request happens before the next).
 pub struct Answers<'a> {
     pub run: &'a Run,
     pub calls: Vec<(usize, &'a Op, &'a Output)>,
+    /// Per entry of `calls`: (sent, answered).
+    pub spans: Vec<(u64, u64)>,
+    /// Whether requests overlapped (a concurrent run).
+    pub concurrent: bool,
 }
 
 impl<'a> Answers<'a> {
     pub fn new(plan: &'a Plan<Op>, run: &'a Run) -> Self {
-        let calls = run
-            .history
-            .returned()
-            .filter_map(|(entry, call, output)| match plan.actions.get(entry.step) {
-                Some(Action::Call(op)) => Some((call, op, output)),
-                _ => None,
-            })
-            .collect();
-        Answers { run, calls }
+        let mut calls = Vec::new();
+        let mut spans = Vec::new();
+        let mut concurrent = false;
+        for (entry, call, output) in run.history.returned() {
+            let Some(Action::Call(op)) = plan.actions.get(entry.step) else {
+                continue;
+            };
+            let span = match &entry.event {
+                Event::Call {
+                    span: Some(span), ..
+                } => {
+                    concurrent = true;
+                    (span.invoked, span.completed)
+                }
+                _ => (2 * call as u64, 2 * call as u64 + 1),
+            };
+            calls.push((call, op, output));
+            spans.push(span);
+        }
+        Answers {
+            run,
+            calls,
+            spans,
+            concurrent,
+        }
     }
+
+    /// Whether the requests at positions `a` and `b` of `calls` were in
+    /// flight at once.
+    fn overlap(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (self.spans[a], self.spans[b]);
+        a.0 < b.1 && b.0 < a.1
+    }
+}
+
+/// A request with its idempotency key's label left out, as one string: two
+/// requests alike are one request made twice.
+fn request_string(op: &Op) -> String {
+    let mut request = op.clone();
+    if let Op::Authorize { label, .. } = &mut request {
+        *label = None;
+    }
+    serde_json::to_string(&request).expect("a request serialises")
 }
 
 pub fn completes(plan: &Plan<Op>, run: &Run) -> CheckResult {
@@ -155,22 +195,25 @@ pub fn one_hold_per_payment(answers: &Answers) -> CheckResult {
 pub fn idempotent_replay(answers: &Answers) -> CheckResult {
     let run = answers.run;
     let ledger = run.bank.bank.ledger();
-    // The first answer to each (request, key), unless it was transient.
-    let mut first: BTreeMap<String, (usize, &Answer)> = BTreeMap::new();
+    // The first answer to each (request, key), unless it was transient:
+    // which call, when it was answered, and what. A repeat sent after that
+    // must get the same answer and cause no new bank effect. One sent while
+    // the first was still in flight (replicas) may be the one that settles
+    // it, so may meet the bank, and may still be waiting on it: it gets the
+    // same answer or `bank-unavailable`.
+    let mut first: BTreeMap<String, (usize, u64, &Answer)> = BTreeMap::new();
     let mut replays = 0;
-    for &(call, op, output) in &answers.calls {
+    for (i, &(call, op, output)) in answers.calls.iter().enumerate() {
         if op.key().is_none() {
             continue;
         }
-        let mut request = op.clone();
-        if let Op::Authorize { label, .. } = &mut request {
-            *label = None;
-        }
-        let request = serde_json::to_string(&request).expect("a request serialises");
+        let request = request_string(op);
+        let unavailable = output.answer == Answer::Error("bank-unavailable".into());
         match first.get(&request) {
-            Some((first_call, answer)) => {
+            Some(&(first_call, first_answered, answer)) => {
                 replays += 1;
-                if **answer != output.answer {
+                let after = answers.spans[i].0 > first_answered;
+                if answer != &output.answer && (after || !unavailable) {
                     return CheckResult::fail(
                         IDEMPOTENT_REPLAY,
                         Some(call),
@@ -180,12 +223,12 @@ pub fn idempotent_replay(answers: &Answers) -> CheckResult {
                         ),
                     );
                 }
-                if let Some(e) = output
+                let effect = output
                     .ledger
                     .iter()
                     .map(|&i| &ledger[i])
-                    .find(|e| e.effect.is_some())
-                {
+                    .find(|e| e.effect.is_some());
+                if let Some(e) = effect.filter(|_| after) {
                     return CheckResult::fail(
                         IDEMPOTENT_REPLAY,
                         Some(call),
@@ -197,8 +240,8 @@ pub fn idempotent_replay(answers: &Answers) -> CheckResult {
                 }
             }
             None => {
-                if output.answer != Answer::Error("bank-unavailable".into()) {
-                    first.insert(request, (call, &output.answer));
+                if !unavailable {
+                    first.insert(request, (call, answers.spans[i].1, &output.answer));
                 }
             }
         }
@@ -212,25 +255,26 @@ pub fn idempotent_replay(answers: &Answers) -> CheckResult {
 pub fn key_reuse_refused(answers: &Answers) -> CheckResult {
     let run = answers.run;
     let ledger = run.bank.bank.ledger();
-    // The parameters each (operation, key) was first used with.
+    // The parameters each (operation, key) was first used with: the first
+    // answered without being refused (with replicas, of two requests in
+    // flight at once with one key, either may take it; the other is then
+    // refused).
     let mut first: BTreeMap<(&str, &str), (usize, String)> = BTreeMap::new();
     let mut reused = 0;
+    let refused = Answer::Error("idempotency-key-reused".into());
     for &(call, op, output) in &answers.calls {
         let Some(key) = op.key() else {
             continue;
         };
-        let mut request = op.clone();
-        if let Op::Authorize { label, .. } = &mut request {
-            *label = None;
-        }
-        let request = serde_json::to_string(&request).expect("a request serialises");
+        let request = request_string(op);
         match first.get(&(op.name(), key)) {
+            None if output.answer == refused => {}
             None => {
                 first.insert((op.name(), key), (call, request));
             }
             Some((first_call, params)) if *params != request => {
                 reused += 1;
-                if output.answer != Answer::Error("idempotency-key-reused".into()) {
+                if output.answer != refused {
                     return CheckResult::fail(
                         KEY_REUSE_REFUSED,
                         Some(call),
@@ -347,7 +391,7 @@ pub fn no_call_for_invalid_transition(answers: &Answers) -> CheckResult {
     let run = answers.run;
     let ledger = run.bank.bank.ledger();
     let mut seen = 0;
-    for &(call, op, output) in &answers.calls {
+    for (i, &(call, op, output)) in answers.calls.iter().enumerate() {
         let Answer::Error(kind) = &output.answer else {
             continue;
         };
@@ -355,6 +399,19 @@ pub fn no_call_for_invalid_transition(answers: &Answers) -> CheckResult {
             continue;
         }
         seen += 1;
+        // With replicas, another request in flight on the payment may
+        // change its state between this one's reading it and its bank call:
+        // the bank's refusal is then how this request learns of it.
+        let raced = answers.concurrent
+            && answers.calls.iter().enumerate().any(|(j, &(_, other, _))| {
+                j != i
+                    && other.changes().is_some()
+                    && other.changes() == op.changes()
+                    && answers.overlap(i, j)
+            });
+        if raced {
+            continue;
+        }
         // Settling an operation already in flight on the payment is fair
         // (the bank accepts or replays it); asking the bank to do what the
         // state forbids (and being refused) is not.

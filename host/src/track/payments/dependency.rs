@@ -483,33 +483,72 @@ impl HostState {
     }
 
     /// Runs one bank operation through the fault rules: latency first (the
-    /// clock moves), then the fault, then the bank itself.
-    fn bank_call<T>(
+    /// clock moves; in a concurrent run the call sleeps through it while
+    /// the others go on), then the fault, then the bank itself.
+    async fn bank_call<T>(
         &mut self,
         operation: Endpoint,
         key: &str,
         process: impl FnOnce(&mut Bank, u64) -> Result<T, bank::BankError>,
     ) -> wasmtime::Result<Result<T, wit::BankError>> {
-        let sim = self.bank_sim()?;
-        let mut sim = sim.lock().expect("bank lock");
+        let shared = self.bank_sim()?;
         let serving = self.serving;
         let sent_ms = self.clock().now_ms();
+        let (latency, fault) = {
+            let mut sim = shared.lock().expect("bank lock");
+            if let Some(stop) = sim.stop(serving, operation, key, sent_ms) {
+                return Err(stop);
+            }
+            sim.next_call(serving, operation, key, sent_ms)
+        };
+        let now = sent_ms.saturating_add(latency);
+        if self.parks {
+            crate::sched::sleep_until(now).await;
+        } else {
+            self.clock().set_ms(now);
+        }
+        let mut sim = shared.lock().expect("bank lock");
+        sim.answer(serving, operation, key, sent_ms, now, fault, process)
+    }
+}
+
+impl BankSim {
+    /// Why the run must stop at this call, if it must: the error that
+    /// stops it.
+    fn stop(
+        &mut self,
+        serving: Serving,
+        operation: Endpoint,
+        key: &str,
+        sent_ms: u64,
+    ) -> Option<wasmtime::Error> {
         let stop = if key.is_empty() && operation.operation().is_some() {
             Some(Stop::EmptyKey(format!(
                 "bank.{operation} was called with an empty idempotency key, which the bank refuses (the contract has no answer for it: every bank key is a non-empty string)"
             )))
         } else {
-            sim.endless_retry(serving.export_call, operation, key, sent_ms)
+            self.endless_retry(serving.export_call, operation, key, sent_ms)
                 .map(Stop::EndlessRetry)
-        };
-        if let Some(stop) = stop {
-            let reason = stop.reason().to_string();
-            sim.stopped = Some(stop);
-            return Err(wasmtime::Error::new(HostStopped(reason)));
-        }
-        let (latency, fault) = sim.next_call(serving, operation, key, sent_ms);
-        let now = sent_ms.saturating_add(latency);
-        self.clock().set_ms(now);
+        }?;
+        let reason = stop.reason().to_string();
+        self.stopped = Some(stop);
+        Some(wasmtime::Error::new(HostStopped(reason)))
+    }
+
+    /// The bank's answer to a call sent at `sent_ms` that arrives at `now`
+    /// with `fault`, recorded for the request `serving` serves.
+    #[allow(clippy::too_many_arguments)]
+    fn answer<T>(
+        &mut self,
+        serving: Serving,
+        operation: Endpoint,
+        key: &str,
+        sent_ms: u64,
+        now: u64,
+        fault: Option<BankFault>,
+        process: impl FnOnce(&mut Bank, u64) -> Result<T, bank::BankError>,
+    ) -> wasmtime::Result<Result<T, wit::BankError>> {
+        let sim = self;
         let ledger_before = sim.bank.ledger().len();
         let answer = match fault {
             Some(BankFault::Unavailable | BankFault::Down) => {
@@ -625,6 +664,7 @@ impl wit::Host for HostState {
             bank.authorize(now, &request, amount, &key)
                 .map(authorization)
         })
+        .await
     }
 
     async fn capture(
@@ -638,6 +678,7 @@ impl wit::Host for HostState {
             bank.capture(now, &authorization_id, amount, &key)
                 .map(capture)
         })
+        .await
     }
 
     async fn void(
@@ -654,6 +695,7 @@ impl wit::Host for HostState {
                     created_ms: v.created_ms,
                 })
         })
+        .await
     }
 
     async fn refund(
@@ -666,6 +708,7 @@ impl wit::Host for HostState {
         self.bank_call(Endpoint::Refund, &key, |bank, now| {
             bank.refund(now, &capture_id, amount, &key).map(refund)
         })
+        .await
     }
 
     async fn get_authorization(
@@ -678,6 +721,7 @@ impl wit::Host for HostState {
                 .map(authorization)
                 .ok_or(bank::BankError::UnknownAuthorization)
         })
+        .await
     }
 
     async fn get_capture(
@@ -690,6 +734,7 @@ impl wit::Host for HostState {
                 .map(capture)
                 .ok_or(bank::BankError::UnknownCapture)
         })
+        .await
     }
 
     async fn get_refund(
@@ -702,6 +747,7 @@ impl wit::Host for HostState {
                 .map(refund)
                 .ok_or(bank::BankError::UnknownCapture)
         })
+        .await
     }
 }
 

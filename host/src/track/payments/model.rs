@@ -67,6 +67,16 @@ impl Op {
         }
     }
 
+    /// The label of the payment a capture, void or refund changes.
+    pub fn changes(&self) -> Option<&str> {
+        match self {
+            Op::Capture { payment, .. } | Op::Void { payment, .. } | Op::Refund { payment, .. } => {
+                Some(payment)
+            }
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::Authorize { .. } => "authorize",

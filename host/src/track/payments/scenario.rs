@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::bank::{BankConfig, CardAccount, HOUR_MS};
 use super::dependency::{BankFault, Endpoint, FaultRule, Latency, Trigger};
 use super::model::{CardDetails, Op};
+use crate::concurrent::ConcurrencySpec;
 use crate::error::Result;
 use crate::scenario::{Common, DEFAULT_START_MS, HasCommon, Range, Source};
 use crate::sim::{Action, Plan, SeedTree};
@@ -32,6 +33,8 @@ struct Spec {
     #[serde(default)]
     steps: Vec<Spanned<StepSpec>>,
     generate: Option<Spanned<GenerateSpec>>,
+    /// Replicas, calls in flight, the scheduler: a concurrent scenario.
+    concurrency: Option<Spanned<ConcurrencySpec>>,
 }
 
 fn default_start() -> u64 {
@@ -232,6 +235,8 @@ pub struct Scenario {
     pub plan: Plan<Op>,
     /// Expectations by call index, with the line they were written on.
     pub expectations: BTreeMap<usize, (Expect, usize)>,
+    /// Replicas of the gateway serving at once, if any.
+    pub concurrency: Option<ConcurrencySpec>,
 }
 
 /// "MM/YYYY".
@@ -433,6 +438,9 @@ impl Scenario {
                     });
                 }
                 if let Some(expect) = &s.expect {
+                    if spec.concurrency.is_some() {
+                        return Err(err(crate::concurrent::NO_EXPECT.into()));
+                    }
                     expectations.insert(calls, (expect.clone(), line));
                 }
                 actions.push(Action::Call(op));
@@ -446,6 +454,7 @@ impl Scenario {
         if let Some(generate) = &spec.generate {
             generate_workload(source, generate, SeedTree::new(seed), &mut actions)?;
         }
+        let concurrency = crate::concurrent::section(source, spec.concurrency.as_ref())?;
         Ok(Scenario {
             name: source.name.clone(),
             file: source.file.clone(),
@@ -460,6 +469,7 @@ impl Scenario {
                 actions,
             },
             expectations,
+            concurrency,
         })
     }
 }

@@ -35,6 +35,16 @@ pub const SCAN_PAGE: u32 = 64;
 /// The message of `other` for a refund of a payment whose capture receipt
 /// id is unknown (see the module docs: a capture settled by the bank's
 /// `already-used`).
+/// The answer when the store keeps changing under an operation (other
+/// replicas writing the same records) for [`CONFLICT_RETRIES`] starts.
+pub const CHANGED_CONCURRENTLY: &str = "store: changed concurrently";
+
+/// How many times an operation is started over from its reads when a
+/// transaction's condition fails because another replica wrote a record it
+/// read (it then sees what that replica did: a key now known, a sequence
+/// number taken, an outcome recorded).
+pub const CONFLICT_RETRIES: u32 = 32;
+
 pub const REFUND_WITHOUT_CAPTURE_ID: &str = "refund: the capture's receipt id is unknown";
 
 /// A response to the shop, as recorded for its idempotency key.
@@ -177,6 +187,10 @@ impl<B: Bank, S: Store, C: Clock> Gateway<B, S, C> {
     /// Authorizes a new payment: PENDING, then AUTHORIZED or declined (a
     /// declined authorization leaves no payment).
     pub fn authorize(&mut self, request: &AuthorizeRequest) -> Response {
+        self.retrying(|gateway| gateway.authorize_once(request))
+    }
+
+    fn authorize_once(&mut self, request: &AuthorizeRequest) -> Response {
         let operation = Operation::Authorize;
         let fingerprint = authorize_fingerprint(
             &request.order_id,
@@ -337,6 +351,26 @@ impl<B: Bank, S: Store, C: Clock> Gateway<B, S, C> {
 
     /// Capture, void or refund.
     fn operate(&mut self, operation: Operation, key: &str, payment_id: &str) -> Response {
+        self.retrying(|gateway| gateway.operate_once(operation, key, payment_id))
+    }
+
+    /// Runs `once` until no other replica changed what it read, at most
+    /// [`CONFLICT_RETRIES`] times more.
+    fn retrying(&mut self, mut once: impl FnMut(&mut Self) -> Response) -> Response {
+        let mut conflicts = 0;
+        loop {
+            match once(self) {
+                Err(PaymentError::Other(why))
+                    if why == CHANGED_CONCURRENTLY && conflicts < CONFLICT_RETRIES =>
+                {
+                    conflicts += 1;
+                }
+                response => return response,
+            }
+        }
+    }
+
+    fn operate_once(&mut self, operation: Operation, key: &str, payment_id: &str) -> Response {
         let idem_key = idempotency_key(operation, key);
         if let Some(idem) = self.load::<IdempotencyRecord>(&idem_key)? {
             return self.replay(operation, key, idem, payment_id);
@@ -432,9 +466,10 @@ impl<B: Bank, S: Store, C: Clock> Gateway<B, S, C> {
             {
                 self.settle(stored, false).and_then(identity)
             }
-            // Unreachable through this gateway: an in-flight record and its
-            // intent are written and cleared together.
-            _ => Err(corrupt(&idem_key)),
+            // An in-flight record and its intent are written and cleared
+            // together: another replica settled it between the two reads
+            // (read it again).
+            _ => Err(PaymentError::Other(CHANGED_CONCURRENTLY.to_string())),
         }
     }
 
@@ -601,15 +636,13 @@ impl<B: Bank, S: Store, C: Clock> Gateway<B, S, C> {
         }))
     }
 
-    /// One transaction; a failed condition (the store changed under the
-    /// gateway: never, with one instance at a time) or a store error is
-    /// `other`, and nothing was written.
+    /// One transaction; a failed condition (another replica changed a
+    /// record this one read: never, with one instance at a time) or a store
+    /// error is `other`, and nothing was written.
     fn commit(&mut self, conditions: &[Condition], writes: &[Write]) -> Result<(), PaymentError> {
         match self.store.transact(conditions, writes) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(PaymentError::Other(
-                "store: changed concurrently".to_string(),
-            )),
+            Ok(false) => Err(PaymentError::Other(CHANGED_CONCURRENTLY.to_string())),
             Err(error) => Err(PaymentError::Other(format!("store: {error}"))),
         }
     }

@@ -28,9 +28,15 @@
 //! verbatim (only ever read exactly). Every change of more than one key, and
 //! the allocation of a sequence number (a compare-and-set of `seq/payment`),
 //! is one `transact`, conditioned on the records it replaces being exactly
-//! as read (or absent). A failed condition (impossible with one instance at
-//! a time) and a store error (a key or value too large, the quota) are
-//! `other("store: ...")`, and nothing is written.
+//! as read (or absent). A store error (a key or value too large, the quota)
+//! is `other("store: ...")`, and nothing is written. A failed condition
+//! (another replica wrote a record this one read: replicas share the
+//! store) starts the request over from its reads, which then see what the
+//! other replica did (the key known, the sequence number taken, the outcome
+//! recorded), up to [`CONFLICT_RETRIES`] times; then it is
+//! `other("store: changed concurrently")`. So two replicas given one key at
+//! once place one hold: the second finds the first's record and resumes
+//! its operation with the same bank key, which the bank replays.
 //!
 //! Fingerprints: an authorization's is its parameters but the idempotency
 //! key, verbatim, as the JSON array `[order-id, customer-id, amount, number,
@@ -116,8 +122,8 @@ mod types;
 mod tests;
 
 pub use gateway::{
-    BACKOFF_MS, Gateway, REFUND_WITHOUT_CAPTURE_ID, Response, RetryPolicy, SCAN_PAGE,
-    reference_retry,
+    BACKOFF_MS, CHANGED_CONCURRENTLY, CONFLICT_RETRIES, Gateway, REFUND_WITHOUT_CAPTURE_ID,
+    Response, RetryPolicy, SCAN_PAGE, reference_retry,
 };
 pub use records::{
     IdempotencyRecord, Intent, Operation, PaymentRecord, SEQ_KEY, authorize_fingerprint, bank_key,
