@@ -384,6 +384,30 @@ fn planned<'a, 'c, C: Client<'c>>(client: &C, plan: &'a Plan<C::Op>) -> Vec<Plan
     calls
 }
 
+/// Runs a track's settling pass after a concurrent run (on one of its
+/// replicas) on gauntlet's own executor: a call that waits on anything but
+/// a gauntlet import is a trap.
+pub fn settle<T>(
+    clock: &VirtualClock,
+    pass: impl Future<Output = Result<T, Abort>>,
+) -> Result<T, Abort> {
+    crate::sched::block_on(clock, pass).unwrap_or_else(|stall| {
+        Err(Abort::Trap {
+            trap: stall.to_string(),
+            guest_message: None,
+        })
+    })
+}
+
+/// The largest peak memory of the replicas' instances.
+pub fn peak_memory(stores: &[&wasmtime::Store<crate::sandbox::HostState>]) -> usize {
+    stores
+        .iter()
+        .map(|s| crate::sandbox::peak_memory(s))
+        .max()
+        .unwrap_or(0)
+}
+
 /// What the replicas printed and logged, each under its number (only the
 /// output itself if there is one replica).
 pub fn outputs(stores: &[&wasmtime::Store<crate::sandbox::HostState>]) -> String {

@@ -659,16 +659,10 @@ fn run_concurrent(sandbox: &Sandbox, scenario: &Scenario, spec: &ConcurrencySpec
         Some((_, abort)) => Err(abort.clone()),
         None => {
             let queue = replicas.first_mut().expect("a replica");
-            crate::sched::block_on(
+            concurrent::settle(
                 &world.clock,
                 settle(&client.names, queue, &world.store_faults),
             )
-            .unwrap_or_else(|stall| {
-                Err(Abort::Trap {
-                    trap: stall.to_string(),
-                    guest_message: None,
-                })
-            })
         }
     };
     let stores: Vec<_> = replicas.iter().filter_map(|r| r.store()).collect();
@@ -676,11 +670,7 @@ fn run_concurrent(sandbox: &Sandbox, scenario: &Scenario, spec: &ConcurrencySpec
         history: finished.history,
         settled,
         durable: world.durable(),
-        peak_memory: stores
-            .iter()
-            .map(|s| sandbox::peak_memory(s))
-            .max()
-            .unwrap_or(0),
+        peak_memory: concurrent::peak_memory(&stores),
         output: concurrent::outputs(&stores),
     }
 }

@@ -587,16 +587,10 @@ fn run_concurrent(sandbox: &Sandbox, scenario: &Scenario, spec: &ConcurrencySpec
         Some((_, abort)) => Err(abort.clone()),
         None => {
             let gateway = replicas.first_mut().expect("a replica");
-            crate::sched::block_on(
+            concurrent::settle(
                 &world.clock,
                 settle(&world, &client.names, gateway, &customers(scenario)),
             )
-            .unwrap_or_else(|stall| {
-                Err(Abort::Trap {
-                    trap: stall.to_string(),
-                    guest_message: None,
-                })
-            })
         }
     };
     let stores: Vec<_> = replicas.iter().filter_map(|r| r.store()).collect();
@@ -605,11 +599,7 @@ fn run_concurrent(sandbox: &Sandbox, scenario: &Scenario, spec: &ConcurrencySpec
         bank: world.bank().clone(),
         settled,
         durable: world.durable.lock().expect("durable store lock").clone(),
-        peak_memory: stores
-            .iter()
-            .map(|s| sandbox::peak_memory(s))
-            .max()
-            .unwrap_or(0),
+        peak_memory: concurrent::peak_memory(&stores),
         output: concurrent::outputs(&stores),
     }
 }

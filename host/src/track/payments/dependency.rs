@@ -548,8 +548,7 @@ impl BankSim {
         fault: Option<BankFault>,
         process: impl FnOnce(&mut Bank, u64) -> Result<T, bank::BankError>,
     ) -> wasmtime::Result<Result<T, wit::BankError>> {
-        let sim = self;
-        let ledger_before = sim.bank.ledger().len();
+        let ledger_before = self.bank.ledger().len();
         let answer = match fault {
             Some(BankFault::Unavailable | BankFault::Down) => {
                 Answer::Value(Err(wit::BankError::Unavailable))
@@ -557,19 +556,19 @@ impl BankSim {
             Some(BankFault::CrashBefore) => Answer::Crash("before the bank processed"),
             Some(BankFault::ForgetKey) => {
                 if let Some(op) = operation.operation() {
-                    sim.bank.forget_idempotency_key(op, key);
+                    self.bank.forget_idempotency_key(op, key);
                 }
-                Answer::Value(process(&mut sim.bank, now).map_err(to_wit_error))
+                Answer::Value(process(&mut self.bank, now).map_err(to_wit_error))
             }
             Some(BankFault::TimeoutAfterCommit) => {
-                let _ = process(&mut sim.bank, now);
+                let _ = process(&mut self.bank, now);
                 Answer::Value(Err(wit::BankError::Timeout))
             }
             Some(BankFault::CrashAfterCommit) => {
-                let _ = process(&mut sim.bank, now);
+                let _ = process(&mut self.bank, now);
                 Answer::Crash("after the bank processed, before the gateway saw the answer")
             }
-            None => Answer::Value(process(&mut sim.bank, now).map_err(to_wit_error)),
+            None => Answer::Value(process(&mut self.bank, now).map_err(to_wit_error)),
         };
         let transient = matches!(
             answer,
@@ -584,11 +583,11 @@ impl BankSim {
                 | wit::BankError::InsufficientFunds
                 | wit::BankError::AuthorizationExpired))
         );
-        let (ledger_after, logged) = (sim.bank.ledger().len(), sim.calls.len());
-        let attributed = sim.by_step.entry(serving.step).or_default();
+        let (ledger_after, logged) = (self.bank.ledger().len(), self.calls.len());
+        let attributed = self.by_step.entry(serving.step).or_default();
         attributed.ledger.extend(ledger_before..ledger_after);
         attributed.log.push(logged);
-        sim.calls.push(BankCallRecord {
+        self.calls.push(BankCallRecord {
             step: serving.step,
             export_call: serving.export_call,
             operation,
